@@ -1,0 +1,47 @@
+"""Conditional requests for Flask: ETags, 304, 412 and 428, per RFC 9110 §13.
+
+Prevents lost updates by requiring that writes say which version of a resource
+they modify, and saves work by answering conditional reads with 304.
+"""
+
+from __future__ import annotations
+
+from .conditions import Decision
+from .conditions import evaluate
+from .conditions import Outcome
+from .conditions import parse_entity_tags
+from .conditions import Validators
+from .extension import Checked
+from .extension import ETagDecorator
+from .extension import expected_etag
+from .extension import expected_version
+from .extension import Preconditions
+from .extension import ResourceSpec
+from .problems import PROBLEM_MEDIA_TYPE
+from .problems import PreconditionFailed
+from .problems import PreconditionHeaderTooLarge
+from .problems import PreconditionRequired
+from .problems import ProblemDetailsMixin
+from .validators import etag_for_body
+from .validators import etag_for_version
+
+__all__ = [
+    "PROBLEM_MEDIA_TYPE",
+    "Checked",
+    "Decision",
+    "ETagDecorator",
+    "Outcome",
+    "PreconditionFailed",
+    "PreconditionHeaderTooLarge",
+    "PreconditionRequired",
+    "Preconditions",
+    "ProblemDetailsMixin",
+    "ResourceSpec",
+    "Validators",
+    "etag_for_body",
+    "etag_for_version",
+    "evaluate",
+    "expected_etag",
+    "expected_version",
+    "parse_entity_tags",
+]

@@ -1,0 +1,857 @@
+"""The Flask extension: decorators, the blueprint hook and app-wide enforcement.
+
+This module only gathers inputs from the request, calls
+:func:`flask_preconditions.conditions.evaluate` and turns its decision into a
+response. The HTTP rules themselves live in :mod:`~flask_preconditions.conditions`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import functools
+import inspect
+import io
+import typing as t
+
+from flask import Blueprint
+from flask import current_app
+from flask import Flask
+from flask import g
+from flask import request
+from flask.wrappers import Response
+from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import NotFound
+from werkzeug.http import quote_etag
+
+from .conditions import DEFAULT_MAX_HEADER_LENGTH
+from .conditions import DEFAULT_REQUIRED_METHODS
+from .conditions import Decision
+from .conditions import evaluate
+from .conditions import IGNORING_METHODS
+from .conditions import Outcome
+from .conditions import PRECONDITION_HEADERS
+from .conditions import Validators
+from .problems import PreconditionFailed
+from .problems import PreconditionHeaderTooLarge
+from .problems import PreconditionRequired
+from .validators import etag_for_body
+from .validators import etag_for_version
+from .validators import to_last_modified
+
+P = t.ParamSpec("P")
+R = t.TypeVar("R")
+F = t.TypeVar("F", bound=t.Callable[..., t.Any])
+
+#: The name of the extension in ``app.extensions``.
+EXTENSION_NAME = "preconditions"
+
+_SPEC_ATTR = "__preconditions__"
+_EXEMPT_ATTR = "__preconditions_exempt__"
+_CHECKED_ATTR = "_preconditions_checked"
+_SAFE_METHODS = frozenset({"GET", "HEAD"})
+
+# Headers a 304 keeps from the 200 it replaces (RFC 9110 §15.4.5), and
+# Set-Cookie, which is not representation metadata.
+_NOT_MODIFIED_HEADERS = frozenset(
+    {
+        "etag",
+        "last-modified",
+        "cache-control",
+        "vary",
+        "expires",
+        "content-location",
+        "date",
+        "set-cookie",
+    }
+)
+
+# WSGI keys left out of the internal GET that finds a resource's current
+# validators: its own conditions, any range, the body, and Werkzeug's cached
+# request object of the real request.
+_INTERNAL_GET_DROPPED = frozenset(
+    {
+        "HTTP_IF_MATCH",
+        "HTTP_IF_NONE_MATCH",
+        "HTTP_IF_MODIFIED_SINCE",
+        "HTTP_IF_UNMODIFIED_SINCE",
+        "HTTP_IF_RANGE",
+        "HTTP_RANGE",
+        "CONTENT_TYPE",
+        "HTTP_CONTENT_ENCODING",
+        "werkzeug.request",
+    }
+)
+_INTERNAL_GET_MARK = "flask_preconditions.internal_get"
+
+
+@dataclasses.dataclass
+class ResourceSpec:
+    """How a decorated view finds its resource's validators.
+
+    Attached to the view by :meth:`Preconditions.etag` and
+    :meth:`Preconditions.last_modified`; read by the route audit.
+
+    .. versionadded:: 0.1
+    """
+
+    #: Called with the view arguments; returns the current version or ``None``.
+    version: t.Callable[..., t.Any] | None = None
+    #: Whether entity-tags derived from the version are weak.
+    weak: bool = False
+    #: Called with the view arguments; returns the last modification date.
+    last_modified: t.Callable[..., t.Any] | None = None
+    #: Whether the entity-tag is computed from the GET response body.
+    body: bool = False
+
+    @property
+    def uses_functions(self) -> bool:
+        """Whether validators come from functions, without running the view."""
+        return not self.body and (
+            self.version is not None or self.last_modified is not None
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class Checked:
+    """What a request's preconditions were checked against.
+
+    .. versionadded:: 0.1
+    """
+
+    #: The version returned by the validator function (``None`` when absent, or
+    #: when the entity-tag came from the body of a GET).
+    version: t.Any
+    #: The current entity-tag, quoted, or ``None`` when the resource is absent.
+    etag: str | None
+
+
+class _State:
+    """Per-application state, stored in ``app.extensions["preconditions"]``."""
+
+    def __init__(
+        self,
+        extension: Preconditions,
+        *,
+        app_wide: bool,
+        required_methods: frozenset[str],
+        max_header_length: int,
+    ) -> None:
+        self.extension = extension
+        self.app_wide = app_wide
+        self.required_methods = required_methods
+        self.max_header_length = max_header_length
+        #: (endpoint, method) -> the spec, ``"exempt"`` or ``None`` (body hash).
+        self.modes: dict[tuple[str, str], ResourceSpec | str | None] = {}
+
+
+def _state() -> _State:
+    try:
+        return t.cast(_State, current_app.extensions[EXTENSION_NAME])
+    except KeyError:
+        raise RuntimeError(
+            "flask-preconditions is not initialised on this application: call"
+            " Preconditions(app) or preconditions.init_app(app) first."
+        ) from None
+
+
+class Preconditions:
+    """Require conditional requests and answer them, per RFC 9110 §13.
+
+    ::
+
+        pre = Preconditions(app)
+
+        # or, with an application factory
+        pre = Preconditions()
+        pre.init_app(app)
+
+    By default every PUT, PATCH and DELETE to a URL that also answers GET must
+    carry ``If-Match`` (428 otherwise) with the entity-tag that a GET of the URL
+    carries now (412 otherwise), and GET responses get an ``ETag`` computed
+    from their body, with 304 for conditional GETs that still match. Decorate
+    views with :meth:`etag` and :meth:`last_modified` to take validators from
+    the model instead, without running the view for 304, 412 and 428.
+
+    :param app: the application to initialise, if not using :meth:`init_app`.
+    :param app_wide: protect every endpoint (default ``True``); when ``False``,
+        only decorated views and :meth:`protect`-ed blueprints are covered.
+        Overrides ``PRECONDITIONS_APP_WIDE``.
+    :param required_methods: methods that must be conditional. Overrides
+        ``PRECONDITIONS_REQUIRED_METHODS``.
+    :param max_header_length: precondition header values longer than this are
+        refused with 431. Overrides ``PRECONDITIONS_MAX_HEADER_LENGTH``.
+
+    .. versionadded:: 0.1
+    """
+
+    def __init__(
+        self,
+        app: Flask | None = None,
+        *,
+        app_wide: bool | None = None,
+        required_methods: t.Iterable[str] | None = None,
+        max_header_length: int | None = None,
+    ) -> None:
+        self.app_wide = app_wide
+        self.required_methods = (
+            None if required_methods is None else tuple(required_methods)
+        )
+        self.max_header_length = max_header_length
+        if app is not None:
+            self.init_app(app)
+
+    def init_app(self, app: Flask) -> None:
+        """Register the extension on an application.
+
+        Sets the ``PRECONDITIONS_*`` configuration defaults and the request
+        hooks that do app-wide protection. One extension object may serve
+        several applications.
+        """
+        app.config.setdefault("PRECONDITIONS_APP_WIDE", True)
+        app.config.setdefault(
+            "PRECONDITIONS_REQUIRED_METHODS", sorted(DEFAULT_REQUIRED_METHODS)
+        )
+        app.config.setdefault(
+            "PRECONDITIONS_MAX_HEADER_LENGTH", DEFAULT_MAX_HEADER_LENGTH
+        )
+        app_wide = (
+            app.config["PRECONDITIONS_APP_WIDE"]
+            if self.app_wide is None
+            else self.app_wide
+        )
+        methods = (
+            app.config["PRECONDITIONS_REQUIRED_METHODS"]
+            if self.required_methods is None
+            else self.required_methods
+        )
+        if isinstance(methods, str):
+            raise TypeError(
+                "PRECONDITIONS_REQUIRED_METHODS must be a list of methods, not a"
+                f" string: {methods!r}."
+            )
+        required = frozenset(m.upper() for m in methods)
+        unsafe_only = required - _SAFE_METHODS - IGNORING_METHODS
+        if unsafe_only != required:
+            raise ValueError(
+                "PRECONDITIONS_REQUIRED_METHODS may only name unsafe methods,"
+                f" not {sorted(required - unsafe_only)}."
+            )
+        max_length = (
+            app.config["PRECONDITIONS_MAX_HEADER_LENGTH"]
+            if self.max_header_length is None
+            else self.max_header_length
+        )
+        if not isinstance(max_length, int) or max_length < 64:
+            raise ValueError(
+                "PRECONDITIONS_MAX_HEADER_LENGTH must be an int of at least 64,"
+                f" not {max_length!r}."
+            )
+        app.extensions[EXTENSION_NAME] = _State(
+            self,
+            app_wide=bool(app_wide),
+            required_methods=required,
+            max_header_length=max_length,
+        )
+        app.before_request(_app_before_request)
+        app.after_request(_app_after_request)
+
+    # -- decorators ---------------------------------------------------------
+
+    @t.overload
+    def etag(self, func: t.Callable[P, R], /) -> ETagDecorator[P, R]: ...
+
+    @t.overload
+    def etag(
+        self, func: t.Callable[..., t.Any], /, *, weak: bool
+    ) -> t.Callable[[F], F]: ...
+
+    @t.overload
+    def etag(self, *, weak: bool = False) -> t.Callable[[F], F]: ...
+
+    def etag(
+        self,
+        func: t.Callable[..., t.Any] | None = None,
+        /,
+        *,
+        weak: bool | None = None,
+    ) -> t.Any:
+        """Give a view's resource an entity-tag and check preconditions on it.
+
+        With a version function, the entity-tag comes from the resource's
+        version, and 304, 412 and 428 are decided before the view runs::
+
+            @app.route("/notes/<int:note_id>", methods=["GET", "PUT", "DELETE"])
+            @pre.etag(lambda note_id: db.session.get(Note, note_id).version)
+            def note(note_id): ...
+
+        The function is called with the view's URL arguments and returns the
+        current version (``int``, ``str``, ``bytes`` or any JSON-serialisable
+        value), or ``None`` when the resource does not exist. It is called again
+        after a successful write, so the response carries the new ``ETag``.
+
+        Without a function, GET and HEAD responses get a strong entity-tag
+        computed from their body, and PUT, PATCH and DELETE are checked against
+        the entity-tag that a GET of the same URL carries now::
+
+            @app.route("/report", methods=["GET", "PUT"])
+            @pre.etag
+            def report(): ...
+
+        Place authentication decorators above this one, so that preconditions
+        are evaluated only for requests that would otherwise succeed.
+
+        :param func: the version function, or (used bare) the view.
+        :param weak: make weak entity-tags from the version. Weak tags never
+            satisfy ``If-Match`` (RFC 9110 §13.1.1): use them only where clients
+            write with ``If-Unmodified-Since`` or do not write at all.
+        """
+        if func is None:
+            return functools.partial(
+                _decorate, version=None, weak=bool(weak), body=True
+            )
+        if not callable(func):
+            raise TypeError(
+                f"etag() takes a version function, not {type(func).__name__!r}."
+            )
+        if weak is not None:
+            return functools.partial(_decorate, version=func, weak=weak, body=False)
+        return _lazy_etag(func)
+
+    def last_modified(self, func: t.Callable[..., t.Any]) -> t.Callable[[F], F]:
+        """Give a view's resource a ``Last-Modified`` date from a function.
+
+        ::
+
+            @app.route("/notes/<int:note_id>", methods=["GET", "PUT"])
+            @pre.etag(lambda note_id: note_version(note_id))
+            @pre.last_modified(lambda note_id: note_updated_at(note_id))
+            def note(note_id): ...
+
+        The function is called with the view's URL arguments and returns a
+        :class:`~datetime.datetime` (naive values are taken as UTC) or ``None``.
+        It enables ``If-Modified-Since`` and ``If-Unmodified-Since``.
+        """
+        if not callable(func):
+            raise TypeError(
+                "last_modified() takes a function returning a datetime, not"
+                f" {type(func).__name__!r}."
+            )
+        return t.cast(
+            t.Callable[[F], F], functools.partial(_decorate_last_modified, func=func)
+        )
+
+    def exempt(self, view: F) -> F:
+        """Leave a view out of app-wide and blueprint protection.
+
+        ::
+
+            @app.post("/notes")
+            @pre.exempt
+            def create_note(): ...
+        """
+        setattr(view, _EXEMPT_ATTR, True)
+        return view
+
+    def protect(self, blueprint: Blueprint) -> Blueprint:
+        """Protect every endpoint of a blueprint, as app-wide mode does.
+
+        Call it before the blueprint is registered on the application::
+
+            api = Blueprint("api", __name__)
+            pre.protect(api)
+            app.register_blueprint(api)
+
+        When app-wide protection is on, this changes nothing.
+        """
+        blueprint.before_request(_blueprint_before_request)
+        blueprint.after_request(_blueprint_after_request)
+        return blueprint
+
+
+class ETagDecorator(t.Protocol[P, R]):
+    """What ``pre.etag(func)`` returns: a view, or a decorator of views.
+
+    Used on a view, ``@pre.etag`` gives it body-hash entity-tags; given a
+    version function, ``@pre.etag(func)`` decorates the view below it.
+
+    .. versionadded:: 0.1
+    """
+
+    @t.overload
+    def __call__(self, view: F, /) -> F: ...
+
+    @t.overload
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R: ...
+
+    def __call__(self, *args: t.Any, **kwargs: t.Any) -> t.Any: ...
+
+
+def expected_version() -> t.Any:
+    """The version the current request's preconditions were checked against.
+
+    Use it to make the write a compare-and-swap, so that two requests that
+    passed the check with the same entity-tag cannot both write::
+
+        updated = db.session.execute(
+            update(Note)
+            .where(Note.id == note_id, Note.version == expected_version())
+            .values(text=text, version=Note.version + 1)
+        ).rowcount
+        if not updated:
+            raise PreconditionFailed()
+
+    Returns ``None`` when the request creates the resource (``If-None-Match:
+    *`` on an absent resource).
+
+    :raise RuntimeError: no precondition was checked for this request.
+
+    .. versionadded:: 0.1
+    """
+    return _checked().version
+
+
+def expected_etag() -> str | None:
+    """The quoted entity-tag the current request was checked against.
+
+    ``None`` when the request creates the resource.
+
+    :raise RuntimeError: no precondition was checked for this request.
+
+    .. versionadded:: 0.1
+    """
+    return _checked().etag
+
+
+def _checked() -> Checked:
+    checked: Checked | None = g.get(_CHECKED_ATTR)
+    if checked is None:
+        raise RuntimeError(
+            "No precondition was checked for this request. Only views decorated"
+            " with @pre.etag or covered by app-wide or blueprint protection have"
+            " an expected version, and only for PUT, PATCH and DELETE."
+        )
+    return checked
+
+
+# -- decorating views -----------------------------------------------------------
+
+
+def _lazy_etag(func: t.Callable[..., t.Any]) -> t.Callable[..., t.Any]:
+    """``pre.etag(func)``: ``func`` is a view, or a version function.
+
+    Flask calls views with keyword arguments only, so a call with a single
+    positional callable is the decorator use: ``func`` was a version function.
+    """
+    view = _decorate(func, version=None, weak=False, body=True)
+
+    @functools.wraps(view)
+    def view_or_decorator(*args: t.Any, **kwargs: t.Any) -> t.Any:
+        if len(args) == 1 and not kwargs and callable(args[0]):
+            return _decorate(args[0], version=func, weak=False, body=False)
+        return current_app.ensure_sync(view)(*args, **kwargs)
+
+    setattr(view_or_decorator, _SPEC_ATTR, getattr(view, _SPEC_ATTR))
+    return view_or_decorator
+
+
+def _decorate_last_modified(view: F, *, func: t.Callable[..., t.Any]) -> F:
+    spec = getattr(view, _SPEC_ATTR, None)
+    if spec is not None:
+        spec.last_modified = func
+        return view
+    decorated = _decorate(view, version=None, weak=False, body=False)
+    getattr(decorated, _SPEC_ATTR).last_modified = func
+    return decorated
+
+
+def _decorate(
+    view: F, *, version: t.Callable[..., t.Any] | None, weak: bool, body: bool
+) -> F:
+    if not callable(view):
+        raise TypeError(f"Only views can be decorated, not {type(view).__name__!r}.")
+    spec: ResourceSpec | None = getattr(view, _SPEC_ATTR, None)
+    if spec is not None:
+        # Stacked with last_modified(): one spec, one check.
+        if version is not None:
+            spec.version = version
+            spec.body = False
+        spec.weak = weak
+        return view
+    spec = ResourceSpec(version=version, weak=weak, body=body)
+
+    if inspect.iscoroutinefunction(view):
+
+        @functools.wraps(view)
+        async def async_wrapper(*args: t.Any, **kwargs: t.Any) -> t.Any:
+            early, current = _before_view(spec)
+            if early is not None:
+                return early
+            return _after_view(spec, await view(*args, **kwargs), current)
+
+        wrapper: t.Any = async_wrapper
+    else:
+
+        @functools.wraps(view)
+        def sync_wrapper(*args: t.Any, **kwargs: t.Any) -> t.Any:
+            early, current = _before_view(spec)
+            if early is not None:
+                return early
+            return _after_view(spec, view(*args, **kwargs), current)
+
+        wrapper = sync_wrapper
+
+    setattr(wrapper, _SPEC_ATTR, spec)
+    return t.cast(F, wrapper)
+
+
+def _call(func: t.Callable[..., t.Any]) -> t.Any:
+    return current_app.ensure_sync(func)(**(request.view_args or {}))
+
+
+def _validators_from_functions(
+    spec: ResourceSpec,
+) -> tuple[Validators | None, t.Any]:
+    """Ask the spec's functions for the resource's validators and version."""
+    version = None
+    etag = None
+    if spec.version is not None:
+        version = _call(spec.version)
+        if version is None:
+            return None, None
+        try:
+            etag = etag_for_version(version)
+        except TypeError as e:
+            raise TypeError(
+                f"The version function of endpoint {request.endpoint!r}"
+                f" returned an unsupported value. {e}"
+            ) from None
+    last_modified = None
+    if spec.last_modified is not None:
+        value = _call(spec.last_modified)
+        if value is None:
+            if spec.version is None:
+                return None, None
+        else:
+            try:
+                last_modified = to_last_modified(value)
+            except TypeError as e:
+                raise TypeError(
+                    f"The last-modified function of endpoint {request.endpoint!r}"
+                    f" returned an unsupported value. {e}"
+                ) from None
+    return Validators(etag, spec.weak, last_modified), version
+
+
+def _before_view(spec: ResourceSpec) -> tuple[Response | None, Validators | None]:
+    """Decide 304, 404, 412 and 428 before a decorated view runs, if possible.
+
+    Returns the early response, if any, and the validators the request was
+    evaluated against.
+    """
+    method = request.method
+    if method in IGNORING_METHODS:
+        return None, None
+    state = _state()
+    if spec.uses_functions:
+        current, version = _validators_from_functions(spec)
+        decision = _evaluate(state, method, current)
+        if not decision.proceed:
+            return _answer(decision, current), current
+        if method not in _SAFE_METHODS:
+            setattr(g, _CHECKED_ATTR, _checked_from(current, version))
+        return None, current
+    if method in _SAFE_METHODS:
+        # Body hashes need the response: decided in _after_view.
+        return None, None
+    return _check_against_get(state, method), None
+
+
+def _after_view(
+    spec: ResourceSpec, rv: t.Any, current: Validators | None
+) -> Response:
+    response = current_app.make_response(rv)
+    if not 200 <= response.status_code < 300:
+        return response
+    method = request.method
+    if method in _SAFE_METHODS:
+        if spec.uses_functions:
+            _set_validators(response, current)
+            return response
+        return _conditional_body_response(_state(), response)
+    if (
+        spec.uses_functions
+        and method not in IGNORING_METHODS
+        and "ETag" not in response.headers
+    ):
+        # The write succeeded: hand the client the new validators so that it
+        # can chain edits without another GET.
+        _set_validators(response, _validators_from_functions(spec)[0])
+    return response
+
+
+def _checked_from(current: Validators | None, version: t.Any) -> Checked:
+    if current is None or current.etag is None:
+        return Checked(version, None)
+    return Checked(version, quote_etag(current.etag, current.weak))
+
+
+# -- evaluating and answering ---------------------------------------------------
+
+
+def _evaluate(state: _State, method: str, current: Validators | None) -> Decision:
+    return evaluate(
+        method,
+        request.headers,
+        current,
+        required_methods=state.required_methods,
+        max_header_length=state.max_header_length,
+    )
+
+
+def _set_validators(response: Response, current: Validators | None) -> None:
+    if current is None:
+        return
+    if current.etag is not None:
+        response.set_etag(current.etag, current.weak)
+    if current.last_modified is not None:
+        response.last_modified = current.last_modified
+
+
+def _answer(decision: Decision, current: Validators | None) -> Response:
+    """Turn a decision other than PROCEED into a response."""
+    outcome = decision.outcome
+    if outcome is Outcome.NOT_MODIFIED:
+        response = current_app.response_class(status=304)
+        _set_validators(response, current)
+        return response
+    if outcome is Outcome.NOT_FOUND:
+        raise NotFound()
+    return _problem_response(_problem(decision))
+
+
+def _problem(decision: Decision) -> HTTPException:
+    outcome = decision.outcome
+    header = decision.header
+    if outcome is Outcome.PRECONDITION_REQUIRED:
+        if header == "If-None-Match":
+            return PreconditionRequired(
+                "This request would create the resource, but does not say that"
+                " it must not exist yet, so it could overwrite a resource that"
+                " another client created meanwhile. Send If-None-Match: * with it."
+            )
+        return PreconditionRequired()
+    if outcome is Outcome.HEADER_TOO_LARGE:
+        return PreconditionHeaderTooLarge(
+            f"{decision.reason} Send {header} with only the entity-tags you hold."
+        )
+    if header == "If-None-Match" and request.method not in _SAFE_METHODS:
+        return PreconditionFailed(
+            f"{decision.reason} Nothing was written. Read the resource (GET) and"
+            " send If-Match with its ETag to modify it."
+        )
+    if decision.malformed:
+        return PreconditionFailed(
+            f"{decision.reason} Send back the ETag header of a GET response"
+            " exactly as received, quotes included."
+        )
+    return PreconditionFailed(f"{decision.reason} {PreconditionFailed.description}")
+
+
+def _problem_response(error: HTTPException) -> Response:
+    # Raising lets the application's own handlers for 412, 428 and 431 win;
+    # when there are none, answering directly skips Flask's exception path.
+    app = current_app
+    code = error.code
+    for scope in (*request.blueprints, None):
+        for key in (code, None):
+            handlers = app.error_handler_spec[scope][key]
+            if handlers and any(c in handlers for c in type(error).__mro__):
+                raise error
+    return t.cast(Response, error.get_response(request.environ))
+
+
+# -- body hashes and the internal GET -------------------------------------------
+
+
+def _conditional_body_response(state: _State, response: Response) -> Response:
+    """Give a GET response a body entity-tag and answer its conditions."""
+    if response.status_code != 200:
+        return response
+    etag, weak = response.get_etag()
+    if etag is None:
+        if response.is_streamed or response.direct_passthrough:
+            return response
+        etag = etag_for_body(response.get_data())
+        weak = False
+        response.set_etag(etag)
+    current = Validators(etag, bool(weak), response.last_modified)
+    decision = evaluate(
+        request.method,
+        request.headers,
+        current,
+        required_methods=(),
+        max_header_length=state.max_header_length,
+    )
+    if decision.proceed:
+        return response
+    if decision.outcome is Outcome.NOT_MODIFIED:
+        return _not_modified(response)
+    return _answer(decision, current)
+
+
+def _not_modified(response: Response) -> Response:
+    not_modified = current_app.response_class(status=304)
+    not_modified.headers.clear()
+    for key, value in response.headers.items():
+        if key.lower() in _NOT_MODIFIED_HEADERS:
+            not_modified.headers.add(key, value)
+    response.close()
+    return not_modified
+
+
+def _check_against_get(state: _State, method: str) -> Response | None:
+    """Check a write against the validators a GET of the same URL has now."""
+    if method not in state.required_methods and not any(
+        request.headers.get(name) for name in PRECONDITION_HEADERS
+    ):
+        return None
+    found, current = _current_by_internal_get()
+    if not found:
+        return None
+    decision = _evaluate(state, method, current)
+    if not decision.proceed:
+        return _answer(decision, current)
+    setattr(g, _CHECKED_ATTR, _checked_from(current, None))
+    return None
+
+
+def _current_by_internal_get() -> tuple[bool, Validators | None]:
+    """Run the GET view of the current URL to learn its current validators.
+
+    Returns ``(False, None)`` when the URL has no GET representation the
+    preconditions can apply to (no GET route, or GET does not succeed, e.g.
+    because it needs authentication the request lacks): then the request is
+    left to the view. ``(True, None)`` means the resource does not exist.
+    """
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    environ = {
+        key: value
+        for key, value in request.environ.items()
+        if key not in _INTERNAL_GET_DROPPED
+    }
+    environ["REQUEST_METHOD"] = "GET"
+    environ["CONTENT_LENGTH"] = "0"
+    environ["wsgi.input"] = io.BytesIO()
+    environ[_INTERNAL_GET_MARK] = True
+    # A fresh application context gives the GET its own g.
+    with app.app_context(), app.request_context(environ):
+        if request.routing_exception is not None:
+            return False, None
+        response = app.full_dispatch_request()
+    try:
+        status = response.status_code
+        if status in (404, 410):
+            return True, None
+        if not 200 <= status < 300:
+            return False, None
+        etag, weak = response.get_etag()
+        if etag is None and response.last_modified is None:
+            raise RuntimeError(
+                f"GET {request.path} (endpoint {request.endpoint!r}) answered"
+                " without an ETag or Last-Modified (a streamed response?), so"
+                f" {request.method} requests to it cannot be checked. Decorate"
+                " its view with @pre.etag(version_function), or exempt it with"
+                " @pre.exempt."
+            )
+        return True, Validators(etag, bool(weak), response.last_modified)
+    finally:
+        response.close()
+
+
+# -- request hooks ---------------------------------------------------------------
+
+
+def _mode(state: _State) -> ResourceSpec | str | None:
+    """How the current endpoint is handled: a spec, "exempt" or body hashes."""
+    endpoint = request.endpoint
+    method = request.method
+    key = (endpoint or "", method)
+    try:
+        return state.modes[key]
+    except KeyError:
+        pass
+    mode: ResourceSpec | str | None
+    view = current_app.view_functions.get(endpoint) if endpoint else None
+    if view is None:
+        mode = "exempt"
+    else:
+        mode = _view_mode(view, method)
+    state.modes[key] = mode
+    return mode
+
+
+def _view_mode(view: t.Callable[..., t.Any], method: str) -> ResourceSpec | str | None:
+    if getattr(view, _EXEMPT_ATTR, False):
+        return "exempt"
+    spec = getattr(view, _SPEC_ATTR, None)
+    if spec is not None:
+        return t.cast(ResourceSpec, spec)
+    view_class = getattr(view, "view_class", None)
+    if view_class is not None:
+        # A MethodView whose methods are decorated one by one.
+        meth = getattr(view_class, method.lower(), None)
+        if meth is None and method == "HEAD":
+            meth = getattr(view_class, "get", None)
+        if meth is not None:
+            if getattr(view_class, _EXEMPT_ATTR, False) or getattr(
+                meth, _EXEMPT_ATTR, False
+            ):
+                return "exempt"
+            spec = getattr(meth, _SPEC_ATTR, None)
+            if spec is not None:
+                return t.cast(ResourceSpec, spec)
+    return None
+
+
+def _enforce() -> Response | None:
+    state = _state()
+    method = request.method
+    if method in _SAFE_METHODS or method in IGNORING_METHODS:
+        return None
+    if _mode(state) is not None:
+        return None
+    return _check_against_get(state, method)
+
+
+def _finish(response: Response) -> Response:
+    if request.method not in _SAFE_METHODS:
+        return response
+    state = _state()
+    if _mode(state) is not None:
+        return response
+    return _conditional_body_response(state, response)
+
+
+def _app_before_request() -> Response | None:
+    if not _state().app_wide:
+        return None
+    return _enforce()
+
+
+def _app_after_request(response: Response) -> Response:
+    if not _state().app_wide:
+        return response
+    return _finish(response)
+
+
+def _blueprint_before_request() -> Response | None:
+    if _state().app_wide:
+        return None
+    return _enforce()
+
+
+def _blueprint_after_request(response: Response) -> Response:
+    if _state().app_wide:
+        return response
+    return _finish(response)
