@@ -17,10 +17,10 @@ from .extension import expected_etag
 from .extension import expected_version
 from .extension import Preconditions
 from .extension import ResourceSpec
-from .problems import PROBLEM_MEDIA_TYPE
 from .problems import PreconditionFailed
 from .problems import PreconditionHeaderTooLarge
 from .problems import PreconditionRequired
+from .problems import PROBLEM_MEDIA_TYPE
 from .problems import ProblemDetailsMixin
 from .validators import etag_for_body
 from .validators import etag_for_version

@@ -27,6 +27,17 @@ DEFAULT_REQUIRED_METHODS = frozenset({"PUT", "PATCH", "DELETE"})
 #: Precondition header values longer than this are refused with 431.
 DEFAULT_MAX_HEADER_LENGTH = 8192
 
+
+class HeaderLookup(t.Protocol):
+    """Request headers, looked up by canonical name: a dict or Werkzeug's
+    :class:`~werkzeug.datastructures.Headers`.
+
+    .. versionadded:: 0.1
+    """
+
+    def get(self, key: str, /) -> str | None: ...
+
+
 PRECONDITION_HEADERS = (
     "If-Match",
     "If-None-Match",
@@ -147,7 +158,7 @@ def parse_http_date(value: str) -> dt.datetime | None:
     return parse_date(value)
 
 
-def _header(headers: t.Mapping[str, str], name: str) -> str | None:
+def _header(headers: HeaderLookup, name: str) -> str | None:
     value = headers.get(name)
     # An empty field value is not a valid member of any of these fields; it is
     # treated as if the field were absent.
@@ -176,7 +187,7 @@ def _unmodified_since(date: dt.datetime, last_modified: dt.datetime) -> bool:
 
 def evaluate(
     method: str,
-    headers: t.Mapping[str, str],
+    headers: HeaderLookup,
     current: Validators | None,
     *,
     required_methods: t.Collection[str] = DEFAULT_REQUIRED_METHODS,

@@ -8,7 +8,6 @@ response. The HTTP rules themselves live in :mod:`~flask_preconditions.condition
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import functools
 import inspect
 import io
@@ -24,9 +23,9 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import NotFound
 from werkzeug.http import quote_etag
 
+from .conditions import Decision
 from .conditions import DEFAULT_MAX_HEADER_LENGTH
 from .conditions import DEFAULT_REQUIRED_METHODS
-from .conditions import Decision
 from .conditions import evaluate
 from .conditions import IGNORING_METHODS
 from .conditions import Outcome
@@ -41,6 +40,7 @@ from .validators import to_last_modified
 
 P = t.ParamSpec("P")
 R = t.TypeVar("R")
+R_co = t.TypeVar("R_co", covariant=True)
 F = t.TypeVar("F", bound=t.Callable[..., t.Any])
 
 #: The name of the extension in ``app.extensions``.
@@ -267,7 +267,9 @@ class Preconditions:
     ) -> t.Callable[[F], F]: ...
 
     @t.overload
-    def etag(self, *, weak: bool = False) -> t.Callable[[F], F]: ...
+    def etag(
+        self, func: None = None, /, *, weak: bool = False
+    ) -> t.Callable[[F], F]: ...
 
     def etag(
         self,
@@ -369,7 +371,7 @@ class Preconditions:
         return blueprint
 
 
-class ETagDecorator(t.Protocol[P, R]):
+class ETagDecorator(t.Protocol[P, R_co]):
     """What ``pre.etag(func)`` returns: a view, or a decorator of views.
 
     Used on a view, ``@pre.etag`` gives it body-hash entity-tags; given a
@@ -382,7 +384,7 @@ class ETagDecorator(t.Protocol[P, R]):
     def __call__(self, view: F, /) -> F: ...
 
     @t.overload
-    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R: ...
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R_co: ...
 
     def __call__(self, *args: t.Any, **kwargs: t.Any) -> t.Any: ...
 
@@ -567,9 +569,7 @@ def _before_view(spec: ResourceSpec) -> tuple[Response | None, Validators | None
     return _check_against_get(state, method), None
 
 
-def _after_view(
-    spec: ResourceSpec, rv: t.Any, current: Validators | None
-) -> Response:
+def _after_view(spec: ResourceSpec, rv: t.Any, current: Validators | None) -> Response:
     response = current_app.make_response(rv)
     if not 200 <= response.status_code < 300:
         return response
@@ -781,12 +781,8 @@ def _mode(state: _State) -> ResourceSpec | str | None:
         return state.modes[key]
     except KeyError:
         pass
-    mode: ResourceSpec | str | None
     view = current_app.view_functions.get(endpoint) if endpoint else None
-    if view is None:
-        mode = "exempt"
-    else:
-        mode = _view_mode(view, method)
+    mode = "exempt" if view is None else _view_mode(view, method)
     state.modes[key] = mode
     return mode
 

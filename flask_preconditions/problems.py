@@ -26,7 +26,7 @@ PROBLEM_MEDIA_TYPE = "application/problem+json"
 _PATH_SAFE = "/:@!$&'()*+,;=-._~"
 
 
-class ProblemDetailsMixin:
+class ProblemDetailsMixin(exceptions.HTTPException):
     """Render an :class:`~werkzeug.exceptions.HTTPException` as problem details.
 
     Subclasses set :attr:`problem_type`; the ``title`` is the exception's name,
@@ -38,10 +38,6 @@ class ProblemDetailsMixin:
     #: URI of the problem type (RFC 9457 §3.1.1): documentation of the status.
     problem_type: t.ClassVar[str] = "about:blank"
 
-    code: int | None
-    name: str
-    description: str | None
-
     def __init__(
         self,
         description: str | None = None,
@@ -49,7 +45,7 @@ class ProblemDetailsMixin:
         *,
         instance: str | None = None,
     ) -> None:
-        super().__init__(description, response)  # type: ignore[call-arg]
+        super().__init__(description, response)
         #: The URI reference of the request the problem occurred on; taken from
         #: the request when the response is rendered if not given.
         self.instance = instance
