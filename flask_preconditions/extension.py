@@ -255,6 +255,10 @@ class Preconditions:
         )
         app.before_request(_app_before_request)
         app.after_request(_app_after_request)
+        # Imported here: the command's audit module imports this one.
+        from .cli import preconditions_cli
+
+        app.cli.add_command(preconditions_cli)
 
     # -- decorators ---------------------------------------------------------
 

@@ -1,0 +1,260 @@
+"""Which routes of an application are protected, and how.
+
+The ``flask preconditions routes`` command (:mod:`flask_preconditions.cli`) and
+the OpenAPI plugin (:mod:`flask_preconditions.openapi`) both read this module's
+answers. It only inspects the application: no request is made.
+
+.. versionadded:: 0.1
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import typing as t
+
+from flask import Flask
+from werkzeug.routing import Rule
+
+from .conditions import IGNORING_METHODS
+from .extension import _blueprint_before_request
+from .extension import _State
+from .extension import _view_mode
+from .extension import EXTENSION_NAME
+from .extension import ResourceSpec
+
+# HEAD is answered like GET, and OPTIONS by Flask: neither is listed.
+_UNLISTED_METHODS = IGNORING_METHODS | {"HEAD"}
+_SAFE_METHODS = frozenset({"GET", "HEAD"})
+
+
+class Protection(str, enum.Enum):
+    """How requests with one method to one route are protected.
+
+    .. versionadded:: 0.1
+    """
+
+    #: Validators come from a version or last-modified function: 304, 412 and
+    #: 428 are decided before the view runs.
+    VERSION = "version"
+    #: The entity-tag is a hash of the GET response body; writes are checked
+    #: against a GET of the same URL.
+    BODY_HASH = "body-hash"
+    #: Left out of protection with :meth:`~flask_preconditions.Preconditions.exempt`.
+    EXEMPT = "exempt"
+    #: A method in ``PRECONDITIONS_REQUIRED_METHODS`` that is not checked, so
+    #: it can overwrite another client's change: a lost update.
+    UNPROTECTED = "unprotected"
+    #: A GET (or other safe method) that gets no validators.
+    SAFE = "safe"
+    #: An unsafe method outside ``PRECONDITIONS_REQUIRED_METHODS``, such as
+    #: POST to a collection, whose preconditions are not checked.
+    NOT_REQUIRED = "not-required"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclasses.dataclass(frozen=True)
+class RouteProtection:
+    """One method of one URL rule, and how it is protected.
+
+    .. versionadded:: 0.1
+    """
+
+    #: The endpoint name, as in :attr:`flask.Flask.view_functions`.
+    endpoint: str
+    #: The request method, upper case.
+    method: str
+    #: The URL rule, as written in ``@app.route``.
+    rule: str
+    #: How requests are protected.
+    protection: Protection
+    #: Why, in a sentence.
+    reason: str
+
+    def as_dict(self) -> dict[str, str]:
+        """The row as a JSON-ready dict."""
+        return {
+            "endpoint": self.endpoint,
+            "method": self.method,
+            "rule": self.rule,
+            "protection": self.protection.value,
+            "reason": self.reason,
+        }
+
+
+def _state(app: Flask) -> _State:
+    try:
+        return t.cast(_State, app.extensions[EXTENSION_NAME])
+    except KeyError:
+        raise RuntimeError(
+            f"flask-preconditions is not initialised on the application"
+            f" {app.name!r}: call Preconditions(app) or init_app(app) first."
+        ) from None
+
+
+def _blueprint_scopes(endpoint: str) -> list[str]:
+    """The names of the blueprints whose request hooks run for an endpoint.
+
+    ``"api.v1.notes"`` runs the hooks of ``"api.v1"`` and ``"api"``, as Flask's
+    ``Request.blueprints`` does.
+    """
+    name = endpoint.rpartition(".")[0]
+    scopes = []
+    while name:
+        scopes.append(name)
+        name = name.rpartition(".")[0]
+    return scopes
+
+
+def _hooks_protect(app: Flask, state: _State, endpoint: str) -> bool:
+    """Whether app-wide mode or a protected blueprint covers an endpoint."""
+    if state.app_wide:
+        return True
+    return any(
+        _blueprint_before_request in app.before_request_funcs.get(scope, ())
+        for scope in _blueprint_scopes(endpoint)
+    )
+
+
+def _mode(
+    app: Flask, state: _State, endpoint: str, method: str
+) -> ResourceSpec | str | None:
+    """The view's own mode (a spec, "exempt"), "hooks" or ``None`` (uncovered)."""
+    view = app.view_functions.get(endpoint)
+    if view is None:
+        return None
+    mode = _view_mode(view, method)
+    if mode is None and _hooks_protect(app, state, endpoint):
+        return "hooks"
+    return mode
+
+
+def _get_endpoint(app: Flask, rule_string: str, host: str | None) -> str | None:
+    for rule in app.url_map.iter_rules():
+        if (
+            rule.rule == rule_string
+            and rule.host == host
+            and rule.methods
+            and "GET" in rule.methods
+        ):
+            return t.cast(str, rule.endpoint)
+    return None
+
+
+def protection_of(
+    app: Flask, endpoint: str, method: str, rule: str | None = None
+) -> RouteProtection:
+    """How requests with ``method`` to ``endpoint`` are protected.
+
+    :param app: an application on which the extension is initialised.
+    :param endpoint: the endpoint name.
+    :param method: the request method.
+    :param rule: the URL rule, when the endpoint has several; the first rule
+        of the endpoint otherwise.
+    :raise RuntimeError: the extension is not initialised on ``app``.
+    :raise KeyError: no such endpoint or rule.
+
+    .. versionadded:: 0.1
+    """
+    state = _state(app)
+    method = method.upper()
+    rules = [
+        r
+        for r in app.url_map.iter_rules()
+        if r.endpoint == endpoint and (rule is None or r.rule == rule)
+    ]
+    if not rules:
+        raise KeyError(f"No URL rule {rule!r} for endpoint {endpoint!r}.")
+    url_rule = rules[0]
+    protection, reason = _classify(app, state, endpoint, method, url_rule)
+    return RouteProtection(endpoint, method, url_rule.rule, protection, reason)
+
+
+def _classify(
+    app: Flask, state: _State, endpoint: str, method: str, url_rule: Rule
+) -> tuple[Protection, str]:
+    mode = _mode(app, state, endpoint, method)
+    required = method in state.required_methods
+    if mode == "exempt":
+        return Protection.EXEMPT, "Exempted with @pre.exempt."
+    if isinstance(mode, ResourceSpec) and mode.uses_functions:
+        return Protection.VERSION, "Validators from a version function."
+    if mode is None:
+        if required:
+            return Protection.UNPROTECTED, (
+                f"{method} is in PRECONDITIONS_REQUIRED_METHODS but the view is"
+                " not decorated, not in a protected blueprint, and app-wide"
+                " protection is off."
+            )
+        if method in _SAFE_METHODS:
+            return Protection.SAFE, "Safe method; no validators."
+        return Protection.NOT_REQUIRED, (
+            f"{method} is not in PRECONDITIONS_REQUIRED_METHODS; not checked."
+        )
+    if isinstance(mode, ResourceSpec):
+        how = "@pre.etag"
+    elif state.app_wide:
+        how = "app-wide protection"
+    else:
+        how = "a protected blueprint"
+    if method in _SAFE_METHODS:
+        return Protection.BODY_HASH, f"Entity-tag from the body ({how})."
+    # A write is checked against a GET of the same URL, which must exist and
+    # give the representation an entity-tag.
+    get_endpoint = _get_endpoint(app, url_rule.rule, url_rule.host)
+    if get_endpoint is None:
+        if required:
+            return Protection.UNPROTECTED, (
+                f"Covered by {how}, but {url_rule.rule} answers no GET to take"
+                " the current entity-tag from: decorate the view with"
+                " @pre.etag(version_function)."
+            )
+        return Protection.NOT_REQUIRED, f"{url_rule.rule} answers no GET."
+    get_mode = _mode(app, state, get_endpoint, "GET")
+    if get_mode is None or get_mode == "exempt":
+        if required:
+            return Protection.UNPROTECTED, (
+                f"Covered by {how}, but the GET view {get_endpoint!r} of"
+                f" {url_rule.rule} is {'exempt' if get_mode else 'not covered'},"
+                " so it gives no entity-tag to check against."
+            )
+        return Protection.NOT_REQUIRED, (
+            f"The GET view {get_endpoint!r} gives no entity-tag."
+        )
+    return Protection.BODY_HASH, (
+        f"Checked against the entity-tag of GET {url_rule.rule} ({how})."
+    )
+
+
+def audit_routes(app: Flask) -> list[RouteProtection]:
+    """List every route and method of an application with its protection.
+
+    HEAD and OPTIONS are left out: HEAD is answered as GET is, and neither
+    changes anything. Rows are in the order of the URL map.
+
+    ::
+
+        unprotected = [
+            row for row in audit_routes(app)
+            if row.protection is Protection.UNPROTECTED
+        ]
+
+    :raise RuntimeError: the extension is not initialised on ``app``.
+
+    .. versionadded:: 0.1
+    """
+    state = _state(app)
+    rows = []
+    for url_rule in app.url_map.iter_rules():
+        for method in sorted((url_rule.methods or set()) - _UNLISTED_METHODS):
+            protection, reason = _classify(
+                app, state, url_rule.endpoint, method, url_rule
+            )
+            rows.append(
+                RouteProtection(
+                    url_rule.endpoint, method, url_rule.rule, protection, reason
+                )
+            )
+    return rows

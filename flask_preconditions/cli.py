@@ -1,0 +1,100 @@
+"""The ``flask preconditions`` command group, registered by ``init_app``.
+
+.. code-block:: text
+
+    $ flask --app notes preconditions routes --strict
+
+.. versionadded:: 0.1
+"""
+
+from __future__ import annotations
+
+import json
+import typing as t
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from .audit import audit_routes
+from .audit import Protection
+from .audit import RouteProtection
+
+#: The ``flask preconditions`` command group.
+preconditions_cli = AppGroup(
+    "preconditions", help="Inspect conditional-request protection."
+)
+
+_SORT_KEYS: dict[str, t.Callable[[RouteProtection], tuple[str, ...]]] = {
+    "endpoint": lambda row: (row.endpoint, row.rule, row.method),
+    "rule": lambda row: (row.rule, row.method),
+    "protection": lambda row: (row.protection.value, row.rule, row.method),
+    "match": lambda row: (),
+}
+
+
+def format_table(rows: t.Sequence[RouteProtection]) -> str:
+    """Render audit rows as a table in the style of ``flask routes``.
+
+    .. versionadded:: 0.1
+    """
+    headers = ("Endpoint", "Method", "Rule", "Protection")
+    table = [(row.endpoint, row.method, row.rule, row.protection.value) for row in rows]
+    widths = [
+        max([len(header), *(len(line[i]) for line in table)])
+        for i, header in enumerate(headers)
+    ]
+    pattern = "  ".join(f"{{{i}:<{width}}}" for i, width in enumerate(widths))
+    lines = [pattern.format(*headers), pattern.format(*("-" * w for w in widths))]
+    lines.extend(pattern.format(*line) for line in table)
+    return "\n".join(line.rstrip() for line in lines)
+
+
+@preconditions_cli.command("routes")
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Exit with status 1 if a PUT, PATCH or DELETE route (any method in"
+    " PRECONDITIONS_REQUIRED_METHODS) is unprotected.",
+)
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print the routes as a JSON array."
+)
+@click.option(
+    "--sort",
+    "-s",
+    type=click.Choice(list(_SORT_KEYS)),
+    default="endpoint",
+    show_default=True,
+    help="Order of the routes; 'match' is the order Flask matches them in.",
+)
+def routes_command(strict: bool, as_json: bool, sort: str) -> None:
+    """List every route and method with how it is protected.
+
+    Protection is one of: version (validators from a version or last-modified
+    function), body-hash (entity-tag from the GET body), exempt, safe (a GET
+    without validators), not-required (an unsafe method outside
+    PRECONDITIONS_REQUIRED_METHODS), and unprotected: a write that can
+    silently overwrite another client's change.
+    """
+    rows = audit_routes(current_app)
+    if sort != "match":
+        rows.sort(key=_SORT_KEYS[sort])
+    if as_json:
+        click.echo(json.dumps([row.as_dict() for row in rows], indent=2))
+    elif rows:
+        click.echo(format_table(rows))
+    else:
+        click.echo("No routes were registered.")
+    unprotected = [row for row in rows if row.protection is Protection.UNPROTECTED]
+    if strict and unprotected:
+        lines = [
+            f"{len(unprotected)} unprotected route(s): requests to them can"
+            " overwrite another client's change (a lost update)."
+        ]
+        lines.extend(
+            f"  {row.method} {row.rule} ({row.endpoint}): {row.reason}"
+            for row in unprotected
+        )
+        click.echo("\n".join(lines), err=True)
+        click.get_current_context().exit(1)
