@@ -57,6 +57,9 @@ _ENTITY_TAG_LIST = re.compile(
     r"(?:[ \t]*,)*[ \t]*"
 )
 
+# RFC 9110 §5.6.7: day-name "," in IMF-fixdate, day-name-l "," in rfc850-date.
+_DAY_NAME = re.compile(r"[ \t]*[A-Za-z]+,")
+
 
 class Outcome(enum.Enum):
     """What the server must do with a request after evaluating its preconditions.
@@ -140,11 +143,17 @@ def parse_entity_tags(value: str) -> ETags | None:
     if _ENTITY_TAG_LIST.fullmatch(stripped) is None:
         return None
     tags = parse_etags(stripped)
-    # Werkzeug reads an empty list element ("a", , "b") as the empty tag "".
-    if "" in tags and '""' not in stripped:
-        strong = tags.as_set()
-        tags = ETags(strong - {""}, tags.as_set(include_weak=True) - strong)
+    strong = tags.as_set()
+    weak = tags.as_set(include_weak=True) - strong
+    # Werkzeug reads an empty list element ("a", , "b") as the tag "" (3.0) and
+    # the empty entity-tag "" as None, which would then match nothing.
+    if "" in strong or None in strong or None in weak:
+        tags = ETags(_empty_tag_fixed(strong), _empty_tag_fixed(weak))
     return tags
+
+
+def _empty_tag_fixed(tags: t.Iterable[str | None]) -> set[str]:
+    return {"" if tag is None else tag for tag in tags if tag != ""}
 
 
 def parse_http_date(value: str) -> dt.datetime | None:
@@ -155,6 +164,10 @@ def parse_http_date(value: str) -> dt.datetime | None:
 
     .. versionadded:: 0.1
     """
+    # Werkzeug (through email.utils) reads the first date of a list and ignores
+    # the rest. A single HTTP-date has a comma only after a leading day name.
+    if "," in _DAY_NAME.sub("", value, count=1):
+        return None
     return parse_date(value)
 
 
