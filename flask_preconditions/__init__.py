@@ -6,17 +6,14 @@ they modify, and saves work by answering conditional reads with 304.
 
 from __future__ import annotations
 
+import importlib
+import typing as t
+
 from .conditions import Decision
 from .conditions import evaluate
 from .conditions import Outcome
 from .conditions import parse_entity_tags
 from .conditions import Validators
-from .extension import Checked
-from .extension import ETagDecorator
-from .extension import expected_etag
-from .extension import expected_version
-from .extension import Preconditions
-from .extension import ResourceSpec
 from .problems import PreconditionFailed
 from .problems import PreconditionHeaderTooLarge
 from .problems import PreconditionRequired
@@ -24,6 +21,34 @@ from .problems import PROBLEM_MEDIA_TYPE
 from .problems import ProblemDetailsMixin
 from .validators import etag_for_body
 from .validators import etag_for_version
+
+if t.TYPE_CHECKING:
+    from .extension import Checked
+    from .extension import ETagDecorator
+    from .extension import expected_etag
+    from .extension import expected_version
+    from .extension import Preconditions
+    from .extension import ResourceSpec
+
+# The Flask glue is imported on first use, so that the pure evaluation in
+# flask_preconditions.conditions can be imported without importing Flask.
+_EXTENSION_NAMES = frozenset(
+    {
+        "Checked",
+        "ETagDecorator",
+        "expected_etag",
+        "expected_version",
+        "Preconditions",
+        "ResourceSpec",
+    }
+)
+
+
+def __getattr__(name: str) -> t.Any:
+    if name in _EXTENSION_NAMES:
+        return getattr(importlib.import_module(".extension", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "PROBLEM_MEDIA_TYPE",
