@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import typing as t
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from werkzeug.http import quote_etag
+
+from flask_preconditions import Preconditions
+from flask_preconditions.validators import etag_for_version
+
+
+@pytest.fixture
+def pre() -> Preconditions:
+    return Preconditions()
+
+
+@pytest.fixture
+def app(pre: Preconditions) -> Flask:
+    app = Flask("test_app")
+    app.testing = True
+    pre.init_app(app)
+    return app
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@dataclasses.dataclass
+class Note:
+    text: str
+    version: int = 1
+    updated: dt.datetime = dt.datetime(2024, 1, 1, 12, 0, 0, tzinfo=dt.timezone.utc)
+
+
+class Store:
+    """An in-memory resource store that counts what the views do."""
+
+    def __init__(self) -> None:
+        self.notes: dict[int, Note] = {1: Note("first")}
+        #: How many times a view body ran.
+        self.view_calls = 0
+        #: Every write that reached a view: (method, note_id, body).
+        self.writes: list[tuple[str, int, t.Any]] = []
+
+    def version(self, note_id: int) -> int | None:
+        note = self.notes.get(note_id)
+        return None if note is None else note.version
+
+    def updated(self, note_id: int) -> dt.datetime | None:
+        note = self.notes.get(note_id)
+        return None if note is None else note.updated
+
+    def write(self, method: str, note_id: int, text: str | None) -> None:
+        self.writes.append((method, note_id, text))
+        if method == "DELETE":
+            del self.notes[note_id]
+            return
+        note = self.notes.get(note_id)
+        if note is None:
+            self.notes[note_id] = Note(text or "")
+        else:
+            note.text = text or ""
+            note.version += 1
+            note.updated += dt.timedelta(hours=1)
+
+
+@pytest.fixture
+def store() -> Store:
+    return Store()
+
+
+def etag(version: t.Any, weak: bool = False) -> str:
+    """The ETag header value a version function returning ``version`` gives."""
+    return quote_etag(etag_for_version(version), weak)
