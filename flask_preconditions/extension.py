@@ -19,6 +19,7 @@ from flask import Flask
 from flask import g
 from flask import request
 from flask.wrappers import Response
+from werkzeug.datastructures import Headers
 from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import NotFound
 from werkzeug.http import quote_etag
@@ -37,6 +38,9 @@ from .problems import PreconditionRequired
 from .validators import etag_for_body
 from .validators import etag_for_version
 from .validators import to_last_modified
+
+if t.TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIEnvironment
 
 P = t.ParamSpec("P")
 R = t.TypeVar("R")
@@ -225,12 +229,22 @@ class Preconditions:
             if self.required_methods is None
             else self.required_methods
         )
+        if not isinstance(app_wide, bool):
+            raise TypeError(
+                f"PRECONDITIONS_APP_WIDE must be True or False, not {app_wide!r}."
+            )
         if isinstance(methods, str):
             raise TypeError(
                 "PRECONDITIONS_REQUIRED_METHODS must be a list of methods, not a"
                 f" string: {methods!r}."
             )
-        required = frozenset(m.upper() for m in methods)
+        names = list(methods) if isinstance(methods, t.Iterable) else None
+        if names is None or not all(isinstance(m, str) for m in names):
+            raise TypeError(
+                "PRECONDITIONS_REQUIRED_METHODS must be a list of method names"
+                f" such as 'PUT', not {methods!r}."
+            )
+        required = frozenset(m.upper() for m in names)
         unsafe_only = required - _SAFE_METHODS - IGNORING_METHODS
         if unsafe_only != required:
             raise ValueError(
@@ -249,7 +263,7 @@ class Preconditions:
             )
         app.extensions[EXTENSION_NAME] = _State(
             self,
-            app_wide=bool(app_wide),
+            app_wide=app_wide,
             required_methods=required,
             max_header_length=max_length,
         )
@@ -626,7 +640,7 @@ def _answer(decision: Decision, current: Validators | None) -> Response:
     """Turn a decision other than PROCEED into a response."""
     outcome = decision.outcome
     if outcome is Outcome.NOT_MODIFIED:
-        response = current_app.response_class(status=304)
+        response = _not_modified_class(current_app.response_class)(status=304)
         _set_validators(response, current)
         return response
     if outcome is Outcome.NOT_FOUND:
@@ -705,13 +719,40 @@ def _conditional_body_response(state: _State, response: Response) -> Response:
 
 
 def _not_modified(response: Response) -> Response:
-    not_modified = current_app.response_class(status=304)
+    not_modified = _not_modified_class(current_app.response_class)(status=304)
     not_modified.headers.clear()
     for key, value in response.headers.items():
         if key.lower() in _NOT_MODIFIED_HEADERS:
             not_modified.headers.add(key, value)
     response.close()
     return not_modified
+
+
+_not_modified_classes: dict[type[Response], type[Response]] = {}
+
+
+def _not_modified_class(base: type[Response]) -> type[Response]:
+    """A subclass of the app's response class that keeps Last-Modified on 304s.
+
+    Werkzeug drops Last-Modified from every 304 with the other entity headers,
+    but a cache that holds a representation validated only by its date needs
+    it to select and freshen that representation (RFC 9110 §15.4.5, RFC 9111
+    §4.3.4).
+    """
+
+    def get_wsgi_headers(self: Response, environ: WSGIEnvironment) -> Headers:
+        headers = base.get_wsgi_headers(self, environ)
+        last_modified = self.headers.get("Last-Modified")
+        if last_modified is not None and "Last-Modified" not in headers:
+            headers["Last-Modified"] = last_modified
+        return headers
+
+    if base not in _not_modified_classes:
+        _not_modified_classes[base] = t.cast(
+            "type[Response]",
+            type("NotModified", (base,), {"get_wsgi_headers": get_wsgi_headers}),
+        )
+    return _not_modified_classes[base]
 
 
 def _check_against_get(state: _State, method: str) -> Response | None:
