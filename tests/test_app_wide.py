@@ -1,0 +1,294 @@
+"""App-wide mode, @pre.exempt, PRECONDITIONS_APP_WIDE=False and pre.protect()."""
+
+from __future__ import annotations
+
+import typing as t
+
+import pytest
+from flask import Blueprint
+from flask import Flask
+from flask import request
+from flask.testing import FlaskClient
+from werkzeug.http import quote_etag
+
+from flask_preconditions import etag_for_body
+from flask_preconditions import Preconditions
+
+
+def body_etag(text: str) -> str:
+    return quote_etag(etag_for_body(text.encode()))
+
+
+def add_plain_routes(
+    app: Flask | Blueprint, pre: Preconditions, texts: dict[str, str]
+) -> None:
+    """Undecorated routes: the kinds of endpoint app-wide mode must tell apart."""
+
+    @app.route("/items/<name>", methods=["GET", "PUT", "DELETE", "POST"])
+    def item(name: str) -> t.Any:
+        if request.method in ("GET", "HEAD"):
+            if name not in texts:
+                return "missing", 404
+            return texts[name]
+        if request.method == "DELETE":
+            del texts[name]
+            return "", 204
+        texts[name] = request.get_data(as_text=True)
+        return texts[name]
+
+    @app.post("/post-only")
+    def post_only() -> str:
+        return "posted"
+
+    @app.put("/put-only")
+    def put_only() -> str:
+        return "put"
+
+    @app.route("/exempt", methods=["GET", "PUT"])
+    @pre.exempt
+    def exempt() -> str:
+        return "exempt"
+
+
+@pytest.fixture
+def texts() -> dict[str, str]:
+    return {"a": "alpha"}
+
+
+@pytest.fixture
+def plain(app: Flask, pre: Preconditions, texts: dict[str, str]) -> dict[str, str]:
+    add_plain_routes(app, pre, texts)
+    return texts
+
+
+def test_undecorated_get_gets_a_body_etag(plain: object, client: FlaskClient) -> None:
+    assert client.get("/items/a").headers["ETag"] == body_etag("alpha")
+
+
+def test_undecorated_get_with_matching_if_none_match_is_304(
+    plain: object, client: FlaskClient
+) -> None:
+    response = client.get("/items/a", headers={"If-None-Match": body_etag("alpha")})
+    assert response.status_code == 304
+    assert response.get_data() == b""
+
+
+def test_undecorated_head_with_matching_if_none_match_is_304(
+    plain: object, client: FlaskClient
+) -> None:
+    response = client.head("/items/a", headers={"If-None-Match": body_etag("alpha")})
+    assert response.status_code == 304
+
+
+def test_undecorated_put_without_if_match_is_428(
+    plain: dict[str, str], client: FlaskClient
+) -> None:
+    assert client.put("/items/a", data="new").status_code == 428
+    assert plain["a"] == "alpha"
+
+
+def test_undecorated_delete_with_stale_if_match_is_412(
+    plain: dict[str, str], client: FlaskClient
+) -> None:
+    response = client.delete("/items/a", headers={"If-Match": body_etag("old")})
+    assert response.status_code == 412
+    assert "a" in plain
+
+
+def test_undecorated_put_with_current_if_match_writes(
+    plain: dict[str, str], client: FlaskClient
+) -> None:
+    response = client.put(
+        "/items/a", data="new", headers={"If-Match": body_etag("alpha")}
+    )
+    assert response.status_code == 200
+    assert plain["a"] == "new"
+
+
+def test_undecorated_put_creating_needs_if_none_match_star(
+    plain: dict[str, str], client: FlaskClient
+) -> None:
+    assert client.put("/items/b", data="new").status_code == 428
+    response = client.put("/items/b", data="new", headers={"If-None-Match": "*"})
+    assert response.status_code == 200
+
+
+def test_post_to_a_url_that_answers_get_is_not_required_to_be_conditional(
+    plain: object, client: FlaskClient
+) -> None:
+    assert client.post("/items/a", data="new").status_code == 200
+
+
+def test_post_with_stale_if_match_is_412(plain: object, client: FlaskClient) -> None:
+    response = client.post("/items/a", data="new", headers={"If-Match": '"old"'})
+    assert response.status_code == 412
+
+
+def test_post_only_endpoint_is_left_alone(plain: object, client: FlaskClient) -> None:
+    assert client.post("/post-only").status_code == 200
+
+
+def test_put_only_endpoint_is_left_alone(plain: object, client: FlaskClient) -> None:
+    assert client.put("/put-only").status_code == 200
+
+
+def test_exempt_endpoint_accepts_unconditional_writes(
+    plain: object, client: FlaskClient
+) -> None:
+    assert client.put("/exempt").status_code == 200
+
+
+def test_exempt_endpoint_gets_no_etag(plain: object, client: FlaskClient) -> None:
+    assert "ETag" not in client.get("/exempt").headers
+
+
+def test_unknown_url_is_still_404(plain: object, client: FlaskClient) -> None:
+    assert client.put("/nowhere").status_code == 404
+
+
+def test_app_wide_false_leaves_undecorated_endpoints_alone(
+    texts: dict[str, str],
+) -> None:
+    app = Flask("opt_in")
+    app.config["PRECONDITIONS_APP_WIDE"] = False
+    pre = Preconditions(app)
+    add_plain_routes(app, pre, texts)
+    client = app.test_client()
+    assert client.put("/items/a", data="new").status_code == 200
+    assert "ETag" not in client.get("/items/a").headers
+
+
+def test_app_wide_false_still_protects_decorated_views() -> None:
+    app = Flask("opt_in")
+    app.config["PRECONDITIONS_APP_WIDE"] = False
+    pre = Preconditions(app)
+
+    @app.route("/doc", methods=["GET", "PUT"])
+    @pre.etag
+    def doc() -> str:
+        return "doc"
+
+    assert app.test_client().put("/doc").status_code == 428
+
+
+def test_app_wide_constructor_option_overrides_config(texts: dict[str, str]) -> None:
+    app = Flask("opt_in")
+    app.config["PRECONDITIONS_APP_WIDE"] = True
+    pre = Preconditions(app, app_wide=False)
+    add_plain_routes(app, pre, texts)
+    assert app.test_client().put("/items/a", data="new").status_code == 200
+
+
+def test_separate_get_and_put_views_of_one_url_are_checked_together(
+    app: Flask, client: FlaskClient
+) -> None:
+    @app.get("/settings")
+    def read_settings() -> str:
+        return "dark mode"
+
+    @app.put("/settings")
+    def write_settings() -> str:
+        return "saved"
+
+    assert client.put("/settings").status_code == 428
+    headers = {"If-Match": body_etag("dark mode")}
+    assert client.put("/settings", headers=headers).status_code == 200
+
+
+def test_write_to_a_url_whose_get_carries_no_validator_is_a_clear_error(
+    app: Flask, pre: Preconditions, client: FlaskClient
+) -> None:
+    @app.get("/report")
+    @pre.exempt
+    def read_report() -> str:
+        return "report"
+
+    @app.put("/report")
+    def write_report() -> str:
+        return "saved"
+
+    # The GET carries no ETag, so there is nothing a client could send.
+    with pytest.raises(RuntimeError, match="without an ETag or Last-Modified"):
+        client.put("/report", headers={"If-Match": '"x"'})
+
+
+# -- blueprints --
+
+
+@pytest.fixture
+def protected(texts: dict[str, str]) -> FlaskClient:
+    app = Flask("blueprints")
+    pre = Preconditions(app, app_wide=False)
+    api = Blueprint("api", __name__)
+    add_plain_routes(api, pre, texts)
+    pre.protect(api)
+    app.register_blueprint(api, url_prefix="/api")
+    add_plain_routes(app, pre, texts)
+    return app.test_client()
+
+
+def test_protected_blueprint_requires_if_match(protected: FlaskClient) -> None:
+    assert protected.put("/api/items/a", data="new").status_code == 428
+
+
+def test_protected_blueprint_checks_if_match(protected: FlaskClient) -> None:
+    headers = {"If-Match": body_etag("alpha")}
+    assert protected.put("/api/items/a", data="x", headers=headers).status_code == 200
+    headers = {"If-Match": body_etag("alpha")}
+    assert protected.put("/api/items/a", data="y", headers=headers).status_code == 412
+
+
+def test_protected_blueprint_gets_etags_and_304(protected: FlaskClient) -> None:
+    etag = protected.get("/api/items/a").headers["ETag"]
+    response = protected.get("/api/items/a", headers={"If-None-Match": etag})
+    assert response.status_code == 304
+
+
+def test_protected_blueprint_leaves_its_exempt_views_alone(
+    protected: FlaskClient,
+) -> None:
+    assert protected.put("/api/exempt").status_code == 200
+
+
+def test_protected_blueprint_leaves_its_put_only_views_alone(
+    protected: FlaskClient,
+) -> None:
+    assert protected.put("/api/put-only").status_code == 200
+
+
+def test_routes_outside_the_protected_blueprint_are_left_alone(
+    protected: FlaskClient,
+) -> None:
+    assert protected.put("/items/a", data="new").status_code == 200
+    assert "ETag" not in protected.get("/items/a").headers
+
+
+def test_nested_blueprint_of_a_protected_one_is_protected(
+    texts: dict[str, str],
+) -> None:
+    app = Flask("nested")
+    pre = Preconditions(app, app_wide=False)
+    parent = Blueprint("parent", __name__)
+    child = Blueprint("child", __name__)
+    add_plain_routes(child, pre, texts)
+    pre.protect(parent)
+    parent.register_blueprint(child, url_prefix="/child")
+    app.register_blueprint(parent, url_prefix="/parent")
+    assert app.test_client().put("/parent/child/items/a").status_code == 428
+
+
+def test_protect_on_an_app_wide_app_checks_once(
+    app: Flask, pre: Preconditions, texts: dict[str, str], client: FlaskClient
+) -> None:
+    api = Blueprint("api", __name__)
+    calls: list[str] = []
+
+    @api.route("/thing", methods=["GET", "PUT"])
+    def thing() -> str:
+        calls.append(request.method)
+        return "thing"
+
+    pre.protect(api)
+    app.register_blueprint(api)
+    client.put("/thing", headers={"If-Match": body_etag("thing")})
+    assert calls == ["GET", "PUT"]
