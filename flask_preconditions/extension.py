@@ -504,10 +504,16 @@ def _decorate(
 
         @functools.wraps(view)
         async def async_wrapper(*args: t.Any, **kwargs: t.Any) -> t.Any:
-            early, current = _before_view(spec)
+            # Validator functions and the internal GET go through Flask's
+            # ensure_sync, which cannot run inside this event loop: run them
+            # in the request's thread. Async views need asgiref anyway.
+            from asgiref.sync import sync_to_async
+
+            early, current = await sync_to_async(_before_view)(spec)
             if early is not None:
                 return early
-            return _after_view(spec, await view(*args, **kwargs), current)
+            rv = await view(*args, **kwargs)
+            return await sync_to_async(_after_view)(spec, rv, current)
 
         wrapper: t.Any = async_wrapper
     else:
