@@ -1,0 +1,8 @@
+"""A small notes API on SQLAlchemy that cannot lose an update.
+
+``app.create_app()`` is the application; ``naive.create_app()`` is the same API
+written the way most servers are (check the version, then write), kept to show
+what it loses. ``client`` and ``client_httpx`` are the retrying client recipe,
+``server`` runs an application under gunicorn and ``race`` makes concurrent
+clients edit one note.
+"""
