@@ -1,0 +1,26 @@
+"""Recipe: ``async def`` views (needs the ``async`` extra)."""
+
+import asyncio
+
+from flask import Flask
+from flask import request
+
+from flask_preconditions import Preconditions
+
+app = Flask(__name__)
+pre = Preconditions(app, app_wide=False)
+
+counters = {"visits": 0}
+
+
+def counter_version(name):
+    return counters.get(name)
+
+
+@app.route("/counters/<name>", methods=["GET", "PUT"])
+@pre.etag(counter_version)
+async def counter(name):
+    await asyncio.sleep(0)  # e.g. an async database driver
+    if request.method == "PUT":
+        counters[name] = request.get_json()["value"]
+    return {"value": counters[name]}
