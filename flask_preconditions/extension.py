@@ -799,6 +799,7 @@ def _current_by_internal_get() -> tuple[bool, Validators | None]:
     with app.app_context(), app.request_context(environ):
         if request.routing_exception is not None:
             return False, None
+        get_endpoint = request.endpoint
         response = app.full_dispatch_request()
     try:
         status = response.status_code
@@ -809,11 +810,12 @@ def _current_by_internal_get() -> tuple[bool, Validators | None]:
         etag, weak = response.get_etag()
         if etag is None and response.last_modified is None:
             raise RuntimeError(
-                f"GET {request.path} (endpoint {request.endpoint!r}) answered"
+                f"GET {request.path} (endpoint {get_endpoint!r}) answered"
                 " without an ETag or Last-Modified (a streamed response?), so"
-                f" {request.method} requests to it cannot be checked. Decorate"
-                " its view with @pre.etag(version_function), or exempt it with"
-                " @pre.exempt."
+                f" {request.method} requests to it (endpoint"
+                f" {request.endpoint!r}) cannot be checked. Decorate the GET view"
+                " with @pre.etag(version_function), or exempt the"
+                f" {request.method} view with @pre.exempt."
             )
         return True, Validators(etag, bool(weak), response.last_modified)
     finally:
