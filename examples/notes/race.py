@@ -80,6 +80,8 @@ def increment_until_done(
                     timeout=10,
                 )
                 record("PUT", response.status_code)
+                if response.status_code == 412 and RACE_LOST_AT_WRITE in response.text:
+                    record(PUT_REFUSED_AT_WRITE, 412)
                 if 200 <= response.status_code < 300:
                     accepted += 1
                     break
@@ -88,6 +90,40 @@ def increment_until_done(
             else:
                 return accepted, increments - done
         return accepted, 0
+    finally:
+        http.close()
+
+
+#: The key of :attr:`RaceResult.statuses` for 412s answered by the write itself:
+#: the request passed the If-Match check, but another write came first.
+PUT_REFUSED_AT_WRITE = "PUT refused by the conditional write"
+# Part of the detail of those 412s (flask_preconditions.sqlalchemy).
+RACE_LOST_AT_WRITE = "after this request's preconditions were checked"
+
+#: The key of :attr:`RaceResult.statuses` for writes sent without If-Match.
+FORGETFUL_PUT = "PUT without If-Match"
+
+
+def forget_if_match(
+    url: str,
+    writes: int,
+    *,
+    deadline: float,
+    record: t.Callable[[str, int], None],
+) -> None:
+    """A client that forgets If-Match: every write should be refused (428)."""
+    http = requests.Session()
+    try:
+        for _ in range(writes):
+            if time.monotonic() > deadline:
+                return
+            current = http.get(url, timeout=10)
+            record("GET", current.status_code)
+            note = current.json()
+            note["text"] = str(int(note["text"]) + 1)
+            del note["id"], note["version"]
+            response = http.put(url, json=note, timeout=10)
+            record(FORGETFUL_PUT, response.status_code)
     finally:
         http.close()
 
@@ -105,8 +141,13 @@ def race(
     increments: int = 50,
     max_attempts: int = 100,
     time_limit: float = 60.0,
+    forgetful_writes: int = 0,
 ) -> RaceResult:
-    """Run ``clients`` threads, each making ``increments`` increments of ``url``."""
+    """Run ``clients`` threads, each making ``increments`` increments of ``url``.
+
+    With ``forgetful_writes``, one more thread sends that many increments
+    without If-Match at the same time.
+    """
     initial = read_counter(url)
     statuses: dict[str, collections.Counter[int]] = collections.defaultdict(
         collections.Counter
@@ -139,7 +180,16 @@ def race(
             totals[0] += accepted
             totals[1] += unfinished
 
+    def forgetful_client() -> None:
+        try:
+            forget_if_match(url, forgetful_writes, deadline=deadline, record=record)
+        except BaseException as e:  # reported by race()
+            with lock:
+                errors.append(e)
+
     threads = [threading.Thread(target=client) for _ in range(clients)]
+    if forgetful_writes:
+        threads.append(threading.Thread(target=forgetful_client))
     for thread in threads:
         thread.start()
     for thread in threads:

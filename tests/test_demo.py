@@ -1,0 +1,309 @@
+"""The notes example, its client recipes and ``make demo``."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import typing as t
+import urllib.error
+import urllib.request
+
+import httpx
+import pytest
+import requests
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+
+from examples.notes import client as requests_recipe
+from examples.notes import client_httpx as httpx_recipe
+from examples.notes.app import create_app
+from examples.notes.models import db
+from examples.notes.models import Note
+from examples.notes.server import gunicorn
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.fixture
+def database_url(tmp_path: t.Any) -> str:
+    return f"sqlite:///{tmp_path / 'notes.sqlite3'}"
+
+
+@pytest.fixture
+def app(database_url: str) -> t.Iterator[Flask]:
+    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "TESTING": True})
+    with app.app_context():
+        db.session.add(Note(id=1, title="Shopping", text="milk"))
+        db.session.commit()
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+def etag_of(client: FlaskClient, url: str = "/notes/1") -> str:
+    return client.get(url).headers["ETag"]
+
+
+# -- the notes API -----------------------------------------------------------------
+
+
+def test_list_notes(client: FlaskClient) -> None:
+    response = client.get("/notes")
+    assert response.status_code == 200
+    assert [note["title"] for note in response.json] == ["Shopping"]
+    assert "ETag" in response.headers
+
+
+def test_create_note_is_201_with_location_and_etag(client: FlaskClient) -> None:
+    response = client.post("/notes", json={"title": "Todo", "text": "write"})
+    assert response.status_code == 201
+    location = response.headers["Location"]
+    assert location == f"/notes/{response.json['id']}"
+    assert response.headers["ETag"] == etag_of(client, location)
+
+
+def test_read_note_has_etag_and_last_modified(client: FlaskClient) -> None:
+    response = client.get("/notes/1")
+    assert response.json == {
+        "id": 1,
+        "title": "Shopping",
+        "text": "milk",
+        "version": 1,
+    }
+    assert response.headers["ETag"].startswith('"')
+    assert "Last-Modified" in response.headers
+
+
+def test_read_missing_note_is_404(client: FlaskClient) -> None:
+    assert client.get("/notes/9").status_code == 404
+
+
+def test_replace_note_with_if_match(client: FlaskClient) -> None:
+    old = etag_of(client)
+    response = client.put(
+        "/notes/1", json={"title": "Shop", "text": "eggs"}, headers={"If-Match": old}
+    )
+    assert response.status_code == 200
+    assert response.json["text"] == "eggs"
+    assert response.headers["ETag"] == etag_of(client) != old
+
+
+def test_replace_without_if_match_is_428(client: FlaskClient) -> None:
+    response = client.put("/notes/1", json={"title": "Shop", "text": "eggs"})
+    assert response.status_code == 428
+    assert client.get("/notes/1").json["text"] == "milk"
+
+
+def test_replace_with_stale_etag_is_412(client: FlaskClient) -> None:
+    old = etag_of(client)
+    client.patch("/notes/1", json={"text": "bread"}, headers={"If-Match": old})
+    response = client.put(
+        "/notes/1", json={"title": "Shop", "text": "eggs"}, headers={"If-Match": old}
+    )
+    assert response.status_code == 412
+    assert client.get("/notes/1").json["text"] == "bread"
+
+
+def test_patch_changes_only_the_given_fields(client: FlaskClient) -> None:
+    response = client.patch(
+        "/notes/1",
+        data='{"text": "bread"}',
+        content_type="application/merge-patch+json",
+        headers={"If-Match": etag_of(client)},
+    )
+    assert response.status_code == 200
+    assert response.json["title"] == "Shopping"
+    assert response.json["text"] == "bread"
+
+
+def test_delete_note(client: FlaskClient) -> None:
+    response = client.delete("/notes/1", headers={"If-Match": etag_of(client)})
+    assert response.status_code == 204
+    assert client.get("/notes/1").status_code == 404
+
+
+def test_put_with_if_none_match_star_creates_note(client: FlaskClient) -> None:
+    response = client.put(
+        "/notes/5",
+        json={"title": "New", "text": "x"},
+        headers={"If-None-Match": "*"},
+    )
+    assert response.status_code == 201
+    assert response.headers["ETag"] == etag_of(client, "/notes/5")
+
+
+def test_concurrent_creation_of_the_same_note_is_412(
+    app: Flask, client: FlaskClient
+) -> None:
+    def created_meanwhile(mapper: t.Any, connection: t.Any, target: t.Any) -> None:
+        with app.app_context(), db.engine.begin() as other:
+            other.execute(
+                sa.insert(Note.__table__).values(
+                    id=target.id, title="Theirs", text="", version=1
+                )
+            )
+
+    sa.event.listen(Note, "before_insert", created_meanwhile)
+    try:
+        response = client.put(
+            "/notes/5",
+            json={"title": "Mine", "text": "x"},
+            headers={"If-None-Match": "*"},
+        )
+    finally:
+        sa.event.remove(Note, "before_insert", created_meanwhile)
+    assert response.status_code == 412
+    assert client.get("/notes/5").json["title"] == "Theirs"
+
+
+@pytest.mark.parametrize(
+    ("method", "body", "problem"),
+    [
+        ("POST", {"title": "x"}, "Missing fields ['text']"),
+        ("POST", {"title": "x", "text": 3}, "must be a string"),
+        ("POST", ["x"], "must be a JSON object"),
+        ("POST", {"title": "x", "text": "", "colour": "red"}, "Unknown fields"),
+        ("PUT", {"title": "x"}, "Missing fields ['text']"),
+        ("PATCH", {"text": None}, "must be a string"),
+    ],
+)
+def test_invalid_note_is_400_with_problem(
+    client: FlaskClient, method: str, body: t.Any, problem: str
+) -> None:
+    if method == "POST":
+        response = client.post("/notes", json=body)
+    else:
+        response = client.open(
+            "/notes/1", method=method, json=body, headers={"If-Match": etag_of(client)}
+        )
+    assert response.status_code == 400
+    assert response.mimetype == "application/problem+json"
+    assert problem in response.json["detail"]
+
+
+def test_body_that_is_not_json_is_400(client: FlaskClient) -> None:
+    response = client.post("/notes", data="title=x", content_type="text/plain")
+    assert response.status_code == 400
+    assert "must be JSON" in response.json["detail"]
+
+
+def test_sqlite_database_is_in_wal_mode(app: Flask) -> None:
+    with app.app_context(), db.engine.connect() as connection:
+        mode = connection.exec_driver_sql("PRAGMA journal_mode").scalar()
+        timeout = connection.exec_driver_sql("PRAGMA busy_timeout").scalar()
+    assert (mode, timeout) == ("wal", 5000)
+
+
+# -- the retrying client recipes ----------------------------------------------------
+
+
+def append(word: str) -> t.Callable[[dict[str, t.Any]], dict[str, t.Any]]:
+    def change(note: dict[str, t.Any]) -> dict[str, t.Any]:
+        return {"title": note["title"], "text": f"{note['text']}, {word}"}
+
+    return change
+
+
+def test_httpx_recipe_reapplies_its_change_after_a_412(app: Flask) -> None:
+    transport = httpx.WSGITransport(app=app)
+    with (
+        httpx.Client(transport=transport, base_url="http://notes") as http,
+        httpx.Client(transport=transport, base_url="http://notes") as other,
+    ):
+        calls = 0
+
+        def change(note: dict[str, t.Any]) -> dict[str, t.Any]:
+            nonlocal calls
+            calls += 1
+            if calls == 1:
+                httpx_recipe.edit(other, "/notes/1", append("bread"))
+            return append("eggs")(note)
+
+        written = httpx_recipe.edit(http, "/notes/1", change)
+    assert calls == 2
+    assert written["text"] == "milk, bread, eggs"
+
+
+def test_httpx_recipe_gives_up_after_max_attempts(app: Flask) -> None:
+    transport = httpx.WSGITransport(app=app)
+    with httpx.Client(transport=transport, base_url="http://notes") as http:
+
+        def always_overtaken(note: dict[str, t.Any]) -> dict[str, t.Any]:
+            httpx_recipe.edit(http, "/notes/1", append("theirs"))
+            return append("mine")(note)
+
+        with pytest.raises(httpx_recipe.EditFailed, match="3 attempts"):
+            httpx_recipe.edit(http, "/notes/1", always_overtaken, max_attempts=3)
+
+
+@pytest.mark.slow
+def test_requests_recipe_reapplies_its_change_after_a_412(
+    app: Flask, database_url: str
+) -> None:
+    with (
+        gunicorn(
+            "examples.notes.app:create_app()",
+            env={"NOTES_DATABASE_URL": database_url},
+            workers=2,
+        ) as base_url,
+        requests.Session() as http,
+        requests.Session() as other,
+    ):
+        url = f"{base_url}/notes/1"
+        calls = 0
+
+        def change(note: dict[str, t.Any]) -> dict[str, t.Any]:
+            nonlocal calls
+            calls += 1
+            if calls == 1:
+                requests_recipe.edit(other, url, append("bread"))
+            return append("eggs")(note)
+
+        written = requests_recipe.edit(http, url, change)
+    assert calls == 2
+    assert written["text"] == "milk, bread, eggs"
+
+
+# -- the server helper and make demo ------------------------------------------------
+
+
+@pytest.mark.slow
+def test_server_is_stopped_when_the_block_ends(database_url: str) -> None:
+    with (
+        gunicorn(
+            "examples.notes.app:create_app()",
+            env={"NOTES_DATABASE_URL": database_url},
+            workers=1,
+        ) as base_url,
+        urllib.request.urlopen(f"{base_url}/notes", timeout=5) as response,
+    ):
+        assert response.status == 200
+    with pytest.raises(urllib.error.URLError):
+        urllib.request.urlopen(f"{base_url}/notes", timeout=5)
+
+
+@pytest.mark.slow
+def test_demo_tells_the_story() -> None:
+    completed = subprocess.run(
+        [sys.executable, os.path.join(ROOT, "examples", "demo.py")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    out = completed.stdout
+    for status in ("-> 201", "-> 428", "-> 412", "-> 304"):
+        assert status in out
+    naive, example = out.split("naive server:")[1].split("flask-preconditions +")
+    assert "acknowledged updates LOST" in naive
+    assert "no acknowledged update lost" in example
+    assert "server errors (5xx)               0" in example
