@@ -155,3 +155,73 @@ def test_route_audit_runs_in_the_fresh_venv(
     )
     assert result.returncode == 0, result.stderr
     assert re.search(r"note\s+PUT\s+/notes/<int:note_id>\s+version", result.stdout)
+
+
+TYPED_VIEWS = """
+from __future__ import annotations
+
+from flask import Flask
+from flask.views import MethodView
+
+from flask_preconditions import Preconditions
+
+app = Flask(__name__)
+pre = Preconditions(app)
+
+
+def version(note_id: int) -> int:
+    return note_id
+
+
+@pre.etag(version)
+def note(note_id: int) -> dict[str, int]:
+    return {"id": note_id}
+
+
+@pre.etag(version, weak=True)
+@pre.last_modified(lambda note_id: None)
+def dated(note_id: int) -> bytes:
+    return b""
+
+
+@pre.exempt
+def free(name: str) -> str:
+    return name
+
+
+class Item(MethodView):
+    @pre.etag(version)
+    def get(self, note_id: int) -> str:
+        return ""
+
+
+reveal_type(note)
+reveal_type(dated)
+reveal_type(free)
+reveal_type(Item().get)
+"""
+
+
+def test_installed_package_is_typed_and_decorators_keep_signatures(
+    fresh_venv: pathlib.Path, tmp_path: pathlib.Path
+) -> None:
+    (tmp_path / "views.py").write_text(TYPED_VIEWS, encoding="utf-8")
+    result = run(
+        sys.executable,
+        "-m",
+        "mypy",
+        "--strict",
+        "--no-incremental",
+        "--python-executable",
+        fresh_venv / "bin" / "python",
+        "views.py",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stdout
+    revealed = re.findall(r'Revealed type is "(.*)"', result.stdout)
+    assert revealed == [
+        "def (note_id: int) -> dict[str, int]",
+        "def (note_id: int) -> bytes",
+        "def (name: str) -> str",
+        "def (note_id: int) -> str",
+    ]
