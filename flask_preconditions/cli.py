@@ -29,7 +29,6 @@ _SORT_KEYS: dict[str, t.Callable[[RouteProtection], tuple[str, ...]]] = {
     "endpoint": lambda row: (row.endpoint, row.rule, row.method),
     "rule": lambda row: (row.rule, row.method),
     "protection": lambda row: (row.protection.value, row.rule, row.method),
-    "match": lambda row: (),
 }
 
 
@@ -63,7 +62,7 @@ def format_table(rows: t.Sequence[RouteProtection]) -> str:
 @click.option(
     "--sort",
     "-s",
-    type=click.Choice(list(_SORT_KEYS)),
+    type=click.Choice([*_SORT_KEYS, "match"]),
     default="endpoint",
     show_default=True,
     help="Order of the routes; 'match' is the order Flask matches them in.",

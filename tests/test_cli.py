@@ -244,3 +244,13 @@ def test_audit_agrees_with_what_requests_get() -> None:
             assert status == 200, row
         elif row.protection in (Protection.VERSION, Protection.BODY_HASH):
             assert status == 428, row
+
+
+def test_sort_match_keeps_the_url_map_order(runner_app: Flask) -> None:
+    result = runner_app.test_cli_runner().invoke(
+        args=["preconditions", "routes", "--json", "--sort", "match"]
+    )
+    endpoints = [row["endpoint"] for row in json.loads(result.output)]
+    in_map = [rule.endpoint for rule in runner_app.url_map.iter_rules()]
+    assert list(dict.fromkeys(endpoints)) == list(dict.fromkeys(in_map))
+    assert endpoints != sorted(endpoints)
