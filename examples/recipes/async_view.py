@@ -13,14 +13,15 @@ pre = Preconditions(app, app_wide=False)
 counters = {"visits": 0}
 
 
-def counter_version(name):
+async def counter_version(name):
+    await asyncio.sleep(0)  # e.g. a query with an async database driver
     return counters.get(name)
 
 
 @app.route("/counters/<name>", methods=["GET", "PUT"])
 @pre.etag(counter_version)
 async def counter(name):
-    await asyncio.sleep(0)  # e.g. an async database driver
+    await asyncio.sleep(0)  # e.g. the write, with the same driver
     if request.method == "PUT":
         counters[name] = request.get_json()["value"]
     return {"value": counters[name]}
