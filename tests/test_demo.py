@@ -19,6 +19,7 @@ from flask.testing import FlaskClient
 from examples.notes import client as requests_recipe
 from examples.notes import client_httpx as httpx_recipe
 from examples.notes.app import create_app
+from examples.notes.counters import counters
 from examples.notes.models import db
 from examples.notes.models import Note
 from examples.notes.server import gunicorn
@@ -199,6 +200,54 @@ def test_sqlite_database_is_in_wal_mode(app: Flask) -> None:
         mode = connection.exec_driver_sql("PRAGMA journal_mode").scalar()
         timeout = connection.exec_driver_sql("PRAGMA busy_timeout").scalar()
     assert (mode, timeout) == ("wal", 5000)
+
+
+# -- compare-and-swap on a Core table ---------------------------------------------
+
+
+@pytest.fixture
+def counter(app: Flask) -> str:
+    with app.app_context():
+        db.session.execute(sa.insert(counters).values(id=1, value=0, version=1))
+        db.session.commit()
+    return "/counters/1"
+
+
+def test_counter_put_with_current_etag_writes(
+    client: FlaskClient, counter: str
+) -> None:
+    response = client.put(
+        counter, json={"value": 1}, headers={"If-Match": etag_of(client, counter)}
+    )
+    assert response.status_code == 200
+    assert client.get(counter).json == {"value": 1}
+
+
+def test_counter_write_after_a_concurrent_change_is_412(
+    app: Flask, client: FlaskClient, counter: str
+) -> None:
+    with app.app_context():
+        engine = db.engine
+
+    def write_first(conn: t.Any, cursor: t.Any, statement: str, *args: t.Any) -> None:
+        # Between this request's check and its UPDATE, another one writes.
+        if statement.startswith("UPDATE counters") and conn is not other:
+            other.execute(
+                sa.update(counters).values(value=41, version=counters.c.version + 1)
+            )
+            other.commit()
+
+    etag = etag_of(client, counter)
+    with engine.connect() as other:
+        sa.event.listen(engine, "before_cursor_execute", write_first)
+        try:
+            response = client.put(
+                counter, json={"value": 1}, headers={"If-Match": etag}
+            )
+        finally:
+            sa.event.remove(engine, "before_cursor_execute", write_first)
+    assert response.status_code == 412
+    assert client.get(counter).json == {"value": 41}
 
 
 # -- the retrying client recipes ----------------------------------------------------

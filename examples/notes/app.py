@@ -11,6 +11,9 @@ and the write itself is conditional on that version: SQLAlchemy's versioned
 ``UPDATE … WHERE id = :id AND version = :checked``. Two clients that read the
 same version can both pass the check, but only one of them can write; the
 other gets 412 and re-reads. No acknowledged update is ever lost.
+
+The ``/counters`` routes (:mod:`examples.notes.counters`) show the same
+compare-and-swap written by hand on a Core table.
 """
 
 from __future__ import annotations
@@ -31,17 +34,16 @@ from werkzeug.http import quote_etag
 
 from flask_preconditions import etag_for_version
 from flask_preconditions import PreconditionFailed
-from flask_preconditions import Preconditions
 from flask_preconditions import ProblemDetailsMixin
 from flask_preconditions.sqlalchemy import last_modified_of
-from flask_preconditions.sqlalchemy import SQLAlchemyPreconditions
 from flask_preconditions.sqlalchemy import versioned
 
+from .counters import bp as counters_blueprint
+from .extensions import conflicts
+from .extensions import pre
 from .models import db
 from .models import Note
 
-pre = Preconditions()
-conflicts = SQLAlchemyPreconditions()
 note_version = versioned(Note)
 note_last_modified = last_modified_of(Note)
 
@@ -66,6 +68,7 @@ def create_app(config: t.Mapping[str, t.Any] | None = None) -> Flask:
     pre.init_app(app)
     conflicts.init_app(app)
     register_routes(app)
+    app.register_blueprint(counters_blueprint)
     return app
 
 
