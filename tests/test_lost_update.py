@@ -3,8 +3,10 @@
 The example application runs under gunicorn with 4 worker processes on
 127.0.0.1, and 8 client threads each make 50 read-modify-write increments of one
 counter (GET, PUT the value plus one with If-Match, re-read and retry on 412,
-at most 100 attempts per increment, 60 s in all). Every PUT answered 200 is an
-increment the server promised to keep, so the final value must be exactly 400.
+at most 100 attempts per increment, 60 s in all), while a ninth client sends 20
+increments without If-Match, each of which must be refused with 428. Every PUT
+answered 200 is an increment the server promised to keep, so the final value
+must be exactly 400.
 
 The same harness against the naive variant (a correct If-Match check by
 SELECT, then a separate UPDATE) must see lost updates: otherwise it could not
@@ -25,6 +27,7 @@ import pytest
 from examples.notes.app import create_app
 from examples.notes.models import db
 from examples.notes.models import Note
+from examples.notes.race import FORGETFUL_PUT
 from examples.notes.race import race
 from examples.notes.race import RaceResult
 from examples.notes.server import gunicorn
@@ -32,6 +35,7 @@ from examples.notes.server import gunicorn
 POSTGRES_URL = os.environ.get("PRECONDITIONS_TEST_DATABASE_URL")
 CLIENTS = 8
 INCREMENTS = 50
+FORGETFUL_WRITES = 20
 
 pytestmark = pytest.mark.slow
 
@@ -86,6 +90,7 @@ def run_race(app_spec: str, database_url: str) -> RaceResult:
             increments=INCREMENTS,
             max_attempts=100,
             time_limit=60.0,
+            forgetful_writes=FORGETFUL_WRITES,
         )
 
 
@@ -97,6 +102,8 @@ def test_no_acknowledged_update_is_lost(database_url: str) -> None:
     assert result.final == CLIENTS * INCREMENTS
     # The clients did collide: the increments were not simply serialised.
     assert result.count("PUT", 412) > 0
+    # A client that forgets If-Match never writes.
+    assert result.count(FORGETFUL_PUT, 428) == FORGETFUL_WRITES
 
 
 def test_harness_sees_the_updates_a_check_then_write_server_loses(

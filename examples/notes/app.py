@@ -44,9 +44,6 @@ from .extensions import pre
 from .models import db
 from .models import Note
 
-note_version = versioned(Note)
-note_last_modified = last_modified_of(Note)
-
 _FIELDS = ("title", "text")
 
 
@@ -150,8 +147,8 @@ def register_routes(app: Flask) -> None:
         return body, 201, {"Location": location, "ETag": _etag_of(body)}
 
     @app.route("/notes/<int:note_id>", methods=["GET", "PUT", "PATCH", "DELETE"])
-    @pre.etag(note_version)
-    @pre.last_modified(note_last_modified)
+    @pre.etag(versioned(Note))
+    @pre.last_modified(last_modified_of(Note))
     def note(note_id: int) -> t.Any:
         # The instance loaded for the precondition check, from the session's
         # identity map: no second query, and its version is the one checked.
