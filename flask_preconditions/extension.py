@@ -18,11 +18,13 @@ from flask import current_app
 from flask import Flask
 from flask import g
 from flask import request
+from flask.wrappers import Request
 from flask.wrappers import Response
 from werkzeug.datastructures import Headers
 from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import NotFound
 from werkzeug.http import quote_etag
+from werkzeug.http import unquote_etag
 
 from .conditions import Decision
 from .conditions import DEFAULT_MAX_HEADER_LENGTH
@@ -30,7 +32,6 @@ from .conditions import DEFAULT_REQUIRED_METHODS
 from .conditions import evaluate
 from .conditions import IGNORING_METHODS
 from .conditions import Outcome
-from .conditions import PRECONDITION_HEADERS
 from .conditions import Validators
 from .problems import PreconditionFailed
 from .problems import PreconditionHeaderTooLarge
@@ -54,6 +55,8 @@ _SPEC_ATTR = "__preconditions__"
 _EXEMPT_ATTR = "__preconditions_exempt__"
 _CHECKED_ATTR = "_preconditions_checked"
 _SAFE_METHODS = frozenset({"GET", "HEAD"})
+# Successful requests with these methods get the resource's new validators.
+_NEW_VALIDATOR_METHODS = frozenset({"PUT", "PATCH"})
 
 # Headers a 304 keeps from the 200 it replaces (RFC 9110 §15.4.5), and
 # Set-Cookie, which is not representation metadata.
@@ -149,9 +152,9 @@ class _State:
         self.modes: dict[tuple[str, str], ResourceSpec | str | None] = {}
 
 
-def _state() -> _State:
+def _state(app: Flask) -> _State:
     try:
-        return t.cast(_State, current_app.extensions[EXTENSION_NAME])
+        return t.cast(_State, app.extensions[EXTENSION_NAME])
     except KeyError:
         raise RuntimeError(
             "flask-preconditions is not initialised on this application: call"
@@ -261,14 +264,23 @@ class Preconditions:
                 "PRECONDITIONS_MAX_HEADER_LENGTH must be an int of at least 64,"
                 f" not {max_length!r}."
             )
-        app.extensions[EXTENSION_NAME] = _State(
+        state = _State(
             self,
             app_wide=app_wide,
             required_methods=required,
             max_header_length=max_length,
         )
-        app.before_request(_app_before_request)
-        app.after_request(_app_after_request)
+        app.extensions[EXTENSION_NAME] = state
+        if app_wide:
+
+            def before_request() -> Response | None:
+                return _enforce(state)
+
+            def after_request(response: Response) -> Response:
+                return _finish(state, response)
+
+            app.before_request(before_request)
+            app.after_request(after_request)
         # Imported here: the command's audit module imports this one.
         from .cli import preconditions_cli
 
@@ -455,8 +467,6 @@ def _checked() -> Checked:
 
 
 # -- decorating views -----------------------------------------------------------
-
-
 def _lazy_etag(func: t.Callable[..., t.Any]) -> t.Callable[..., t.Any]:
     """``pre.etag(func)``: ``func`` is a view, or a version function.
 
@@ -509,21 +519,27 @@ def _decorate(
             # in the request's thread. Async views need asgiref anyway.
             from asgiref.sync import sync_to_async
 
-            early, current = await sync_to_async(_before_view)(spec)
+            app = current_app._get_current_object()  # type: ignore[attr-defined]
+            req = request._get_current_object()  # type: ignore[attr-defined]
+            early, current = await sync_to_async(_before_view)(spec, app, req)
             if early is not None:
                 return early
             rv = await view(*args, **kwargs)
-            return await sync_to_async(_after_view)(spec, rv, current)
+            return await sync_to_async(_after_view)(spec, app, req, rv, current)
 
         wrapper: t.Any = async_wrapper
     else:
 
         @functools.wraps(view)
         def sync_wrapper(*args: t.Any, **kwargs: t.Any) -> t.Any:
-            early, current = _before_view(spec)
+            # The proxies are resolved once: each lookup costs a context
+            # variable read, and the checks below need them many times.
+            app = current_app._get_current_object()  # type: ignore[attr-defined]
+            req = request._get_current_object()  # type: ignore[attr-defined]
+            early, current = _before_view(spec, app, req)
             if early is not None:
                 return early
-            return _after_view(spec, view(*args, **kwargs), current)
+            return _after_view(spec, app, req, view(*args, **kwargs), current)
 
         wrapper = sync_wrapper
 
@@ -531,30 +547,42 @@ def _decorate(
     return t.cast(F, wrapper)
 
 
-def _call(func: t.Callable[..., t.Any]) -> t.Any:
-    return current_app.ensure_sync(func)(**(request.view_args or {}))
+# Whether each validator function is a coroutine function, found once.
+_is_async: dict[t.Callable[..., t.Any], bool] = {}
+
+
+def _call(
+    app: Flask, func: t.Callable[..., t.Any], view_args: dict[str, t.Any]
+) -> t.Any:
+    is_async = _is_async.get(func)
+    if is_async is None:
+        is_async = _is_async[func] = inspect.iscoroutinefunction(func)
+    if is_async:
+        return app.ensure_sync(func)(**view_args)
+    return func(**view_args)
 
 
 def _validators_from_functions(
-    spec: ResourceSpec,
+    spec: ResourceSpec, app: Flask, req: Request
 ) -> tuple[Validators | None, t.Any]:
     """Ask the spec's functions for the resource's validators and version."""
+    view_args = req.view_args or {}
     version = None
     etag = None
     if spec.version is not None:
-        version = _call(spec.version)
+        version = _call(app, spec.version, view_args)
         if version is None:
             return None, None
         try:
             etag = etag_for_version(version)
         except TypeError as e:
             raise TypeError(
-                f"The version function of endpoint {request.endpoint!r}"
+                f"The version function of endpoint {req.endpoint!r}"
                 f" returned an unsupported value. {e}"
             ) from None
     last_modified = None
     if spec.last_modified is not None:
-        value = _call(spec.last_modified)
+        value = _call(app, spec.last_modified, view_args)
         if value is None:
             if spec.version is None:
                 return None, None
@@ -563,54 +591,63 @@ def _validators_from_functions(
                 last_modified = to_last_modified(value)
             except TypeError as e:
                 raise TypeError(
-                    f"The last-modified function of endpoint {request.endpoint!r}"
+                    f"The last-modified function of endpoint {req.endpoint!r}"
                     f" returned an unsupported value. {e}"
                 ) from None
     return Validators(etag, spec.weak, last_modified), version
 
 
-def _before_view(spec: ResourceSpec) -> tuple[Response | None, Validators | None]:
+def _before_view(
+    spec: ResourceSpec, app: Flask, req: Request
+) -> tuple[Response | None, Validators | None]:
     """Decide 304, 404, 412 and 428 before a decorated view runs, if possible.
 
     Returns the early response, if any, and the validators the request was
     evaluated against.
     """
-    method = request.method
+    method = req.method
     if method in IGNORING_METHODS:
         return None, None
-    state = _state()
+    state = _state(app)
     if spec.uses_functions:
-        current, version = _validators_from_functions(spec)
-        decision = _evaluate(state, method, current)
-        if not decision.proceed:
-            return _answer(decision, current), current
+        current, version = _validators_from_functions(spec, app, req)
+        decision = _evaluate(state, req, current)
+        if decision.outcome is not Outcome.PROCEED:
+            return _answer(decision, current, app, req), current
         if method not in _SAFE_METHODS:
             setattr(g, _CHECKED_ATTR, _checked_from(current, version))
         return None, current
     if method in _SAFE_METHODS:
         # Body hashes need the response: decided in _after_view.
         return None, None
-    return _check_against_get(state, method), None
+    return _check_against_get(state, app, req), None
 
 
-def _after_view(spec: ResourceSpec, rv: t.Any, current: Validators | None) -> Response:
-    response = current_app.make_response(rv)
+def _after_view(
+    spec: ResourceSpec,
+    app: Flask,
+    req: Request,
+    rv: t.Any,
+    current: Validators | None,
+) -> Response:
+    response = app.make_response(rv)
     if not 200 <= response.status_code < 300:
         return response
-    method = request.method
+    method = req.method
     if method in _SAFE_METHODS:
         if spec.uses_functions:
             _set_validators(response, current)
             return response
-        return _conditional_body_response(_state(), response)
+        return _conditional_body_response(_state(app), app, req, response)
+    # The write succeeded: hand the client the new validators so that it can
+    # chain edits without another GET. Not for POST: the validators of a 201
+    # describe the created resource, not the target (RFC 9110 §15.3.2).
     if (
-        spec.uses_functions
-        and method not in IGNORING_METHODS
+        method in _NEW_VALIDATOR_METHODS
+        and spec.uses_functions
         and "ETag" not in response.headers
     ):
-        # The write succeeded: hand the client the new validators so that it
-        # can chain edits without another GET.
-        _set_validators(response, _validators_from_functions(spec)[0])
+        _set_validators(response, _validators_from_functions(spec, app, req)[0])
     return response
 
 
@@ -622,11 +659,39 @@ def _checked_from(current: Validators | None, version: t.Any) -> Checked:
 
 # -- evaluating and answering ---------------------------------------------------
 
+_ENVIRON_KEYS = {
+    "If-Match": "HTTP_IF_MATCH",
+    "If-None-Match": "HTTP_IF_NONE_MATCH",
+    "If-Modified-Since": "HTTP_IF_MODIFIED_SINCE",
+    "If-Unmodified-Since": "HTTP_IF_UNMODIFIED_SINCE",
+}
 
-def _evaluate(state: _State, method: str, current: Validators | None) -> Decision:
+
+class _EnvironHeaders:
+    """The precondition headers of a WSGI environ, by their canonical names.
+
+    Werkzeug's ``EnvironHeaders`` raises and catches a ``KeyError`` for every
+    absent header; most requests carry none of these four.
+    """
+
+    __slots__ = ("environ",)
+
+    def __init__(self, environ: WSGIEnvironment) -> None:
+        self.environ = environ
+
+    def get(self, key: str, /) -> str | None:
+        value: str | None = self.environ.get(_ENVIRON_KEYS[key])
+        return value
+
+
+def _has_preconditions(environ: WSGIEnvironment) -> bool:
+    return any(key in environ for key in _ENVIRON_KEYS.values())
+
+
+def _evaluate(state: _State, req: Request, current: Validators | None) -> Decision:
     return evaluate(
-        method,
-        request.headers,
+        req.method,
+        _EnvironHeaders(req.environ),
         current,
         required_methods=state.required_methods,
         max_header_length=state.max_header_length,
@@ -642,19 +707,21 @@ def _set_validators(response: Response, current: Validators | None) -> None:
         response.last_modified = current.last_modified
 
 
-def _answer(decision: Decision, current: Validators | None) -> Response:
+def _answer(
+    decision: Decision, current: Validators | None, app: Flask, req: Request
+) -> Response:
     """Turn a decision other than PROCEED into a response."""
     outcome = decision.outcome
     if outcome is Outcome.NOT_MODIFIED:
-        response = _not_modified_class(current_app.response_class)(status=304)
+        response = _not_modified_class(app.response_class)(status=304)
         _set_validators(response, current)
         return response
     if outcome is Outcome.NOT_FOUND:
         raise NotFound()
-    return _problem_response(_problem(decision))
+    return _problem_response(_problem(decision, req.method), app, req)
 
 
-def _problem(decision: Decision) -> HTTPException:
+def _problem(decision: Decision, method: str) -> HTTPException:
     outcome = decision.outcome
     header = decision.header
     if outcome is Outcome.PRECONDITION_REQUIRED:
@@ -669,7 +736,7 @@ def _problem(decision: Decision) -> HTTPException:
         return PreconditionHeaderTooLarge(
             f"{decision.reason} Send {header} with only the entity-tags you hold."
         )
-    if header == "If-None-Match" and request.method not in _SAFE_METHODS:
+    if header == "If-None-Match" and method not in _SAFE_METHODS:
         return PreconditionFailed(
             f"{decision.reason} Nothing was written. Read the resource (GET) and"
             " send If-Match with its ETag to modify it."
@@ -682,50 +749,56 @@ def _problem(decision: Decision) -> HTTPException:
     return PreconditionFailed(f"{decision.reason} {PreconditionFailed.description}")
 
 
-def _problem_response(error: HTTPException) -> Response:
+def _problem_response(error: HTTPException, app: Flask, req: Request) -> Response:
     # Raising lets the application's own handlers for 412, 428 and 431 win;
     # when there are none, answering directly skips Flask's exception path.
-    app = current_app
     code = error.code
-    for scope in (*request.blueprints, None):
+    for scope in (*req.blueprints, None):
         for key in (code, None):
             handlers = app.error_handler_spec[scope][key]
             if handlers and any(c in handlers for c in type(error).__mro__):
                 raise error
-    return t.cast(Response, error.get_response(request.environ))
+    return t.cast(Response, error.get_response(req.environ))
 
 
 # -- body hashes and the internal GET -------------------------------------------
 
 
-def _conditional_body_response(state: _State, response: Response) -> Response:
+def _conditional_body_response(
+    state: _State, app: Flask, req: Request, response: Response
+) -> Response:
     """Give a GET response a body entity-tag and answer its conditions."""
     if response.status_code != 200:
         return response
-    etag, weak = response.get_etag()
-    if etag is None:
+    header = response.headers.get("ETag")
+    if header is None:
         if response.is_streamed or response.direct_passthrough:
             return response
-        etag = etag_for_body(response.get_data())
+        etag: str | None = etag_for_body(response.get_data())
         weak = False
-        response.set_etag(etag)
-    current = Validators(etag, bool(weak), response.last_modified)
+        response.set_etag(t.cast(str, etag))
+    else:
+        etag, weak = unquote_etag(header)
+    environ = req.environ
+    if not _has_preconditions(environ):
+        return response
+    current = Validators(etag, weak, response.last_modified)
     decision = evaluate(
-        request.method,
-        request.headers,
+        req.method,
+        _EnvironHeaders(environ),
         current,
         required_methods=(),
         max_header_length=state.max_header_length,
     )
-    if decision.proceed:
+    if decision.outcome is Outcome.PROCEED:
         return response
     if decision.outcome is Outcome.NOT_MODIFIED:
-        return _not_modified(response)
-    return _answer(decision, current)
+        return _not_modified(app, response)
+    return _answer(decision, current, app, req)
 
 
-def _not_modified(response: Response) -> Response:
-    not_modified = _not_modified_class(current_app.response_class)(status=304)
+def _not_modified(app: Flask, response: Response) -> Response:
+    not_modified = _not_modified_class(app.response_class)(status=304)
     not_modified.headers.clear()
     for key, value in response.headers.items():
         if key.lower() in _NOT_MODIFIED_HEADERS:
@@ -745,6 +818,10 @@ def _not_modified_class(base: type[Response]) -> type[Response]:
     it to select and freshen that representation (RFC 9110 §15.4.5, RFC 9111
     §4.3.4).
     """
+    try:
+        return _not_modified_classes[base]
+    except KeyError:
+        pass
 
     def get_wsgi_headers(self: Response, environ: WSGIEnvironment) -> Headers:
         headers = base.get_wsgi_headers(self, environ)
@@ -753,31 +830,30 @@ def _not_modified_class(base: type[Response]) -> type[Response]:
             headers["Last-Modified"] = last_modified
         return headers
 
-    if base not in _not_modified_classes:
-        _not_modified_classes[base] = t.cast(
-            "type[Response]",
-            type("NotModified", (base,), {"get_wsgi_headers": get_wsgi_headers}),
-        )
-    return _not_modified_classes[base]
+    cls = _not_modified_classes[base] = t.cast(
+        "type[Response]",
+        type("NotModified", (base,), {"get_wsgi_headers": get_wsgi_headers}),
+    )
+    return cls
 
 
-def _check_against_get(state: _State, method: str) -> Response | None:
+def _check_against_get(state: _State, app: Flask, req: Request) -> Response | None:
     """Check a write against the validators a GET of the same URL has now."""
-    if method not in state.required_methods and not any(
-        request.headers.get(name) for name in PRECONDITION_HEADERS
-    ):
+    if req.method not in state.required_methods and not _has_preconditions(req.environ):
         return None
-    found, current = _current_by_internal_get()
+    found, current = _current_by_internal_get(app, req)
     if not found:
         return None
-    decision = _evaluate(state, method, current)
-    if not decision.proceed:
-        return _answer(decision, current)
+    decision = _evaluate(state, req, current)
+    if decision.outcome is not Outcome.PROCEED:
+        return _answer(decision, current, app, req)
     setattr(g, _CHECKED_ATTR, _checked_from(current, None))
     return None
 
 
-def _current_by_internal_get() -> tuple[bool, Validators | None]:
+def _current_by_internal_get(
+    app: Flask, req: Request
+) -> tuple[bool, Validators | None]:
     """Run the GET view of the current URL to learn its current validators.
 
     Returns ``(False, None)`` when the URL has no GET representation the
@@ -785,10 +861,9 @@ def _current_by_internal_get() -> tuple[bool, Validators | None]:
     because it needs authentication the request lacks): then the request is
     left to the view. ``(True, None)`` means the resource does not exist.
     """
-    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
     environ = {
         key: value
-        for key, value in request.environ.items()
+        for key, value in req.environ.items()
         if key not in _INTERNAL_GET_DROPPED
     }
     environ["REQUEST_METHOD"] = "GET"
@@ -810,12 +885,12 @@ def _current_by_internal_get() -> tuple[bool, Validators | None]:
         etag, weak = response.get_etag()
         if etag is None and response.last_modified is None:
             raise RuntimeError(
-                f"GET {request.path} (endpoint {get_endpoint!r}) answered"
+                f"GET {req.path} (endpoint {get_endpoint!r}) answered"
                 " without an ETag or Last-Modified (a streamed response?), so"
-                f" {request.method} requests to it (endpoint"
-                f" {request.endpoint!r}) cannot be checked. Decorate the GET view"
+                f" {req.method} requests to it (endpoint"
+                f" {req.endpoint!r}) cannot be checked. Decorate the GET view"
                 " with @pre.etag(version_function), or exempt the"
-                f" {request.method} view with @pre.exempt."
+                f" {req.method} view with @pre.exempt."
             )
         return True, Validators(etag, bool(weak), response.last_modified)
     finally:
@@ -825,16 +900,16 @@ def _current_by_internal_get() -> tuple[bool, Validators | None]:
 # -- request hooks ---------------------------------------------------------------
 
 
-def _mode(state: _State) -> ResourceSpec | str | None:
-    """How the current endpoint is handled: a spec, "exempt" or body hashes."""
-    endpoint = request.endpoint
-    method = request.method
+def _mode(
+    state: _State, app: Flask, endpoint: str | None, method: str
+) -> ResourceSpec | str | None:
+    """How an endpoint is handled: a spec, "exempt" or body hashes (None)."""
     key = (endpoint or "", method)
     try:
         return state.modes[key]
     except KeyError:
         pass
-    view = current_app.view_functions.get(endpoint) if endpoint else None
+    view = app.view_functions.get(endpoint) if endpoint else None
     mode = "exempt" if view is None else _view_mode(view, method)
     state.modes[key] = mode
     return mode
@@ -863,44 +938,37 @@ def _view_mode(view: t.Callable[..., t.Any], method: str) -> ResourceSpec | str 
     return None
 
 
-def _enforce() -> Response | None:
-    state = _state()
-    method = request.method
+def _enforce(state: _State) -> Response | None:
+    req: Request = request._get_current_object()  # type: ignore[attr-defined]
+    method = req.method
     if method in _SAFE_METHODS or method in IGNORING_METHODS:
         return None
-    if _mode(state) is not None:
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    if _mode(state, app, req.endpoint, method) is not None:
         return None
-    return _check_against_get(state, method)
+    return _check_against_get(state, app, req)
 
 
-def _finish(response: Response) -> Response:
-    if request.method not in _SAFE_METHODS:
+def _finish(state: _State, response: Response) -> Response:
+    req: Request = request._get_current_object()  # type: ignore[attr-defined]
+    method = req.method
+    if method not in _SAFE_METHODS:
         return response
-    state = _state()
-    if _mode(state) is not None:
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    if _mode(state, app, req.endpoint, method) is not None:
         return response
-    return _conditional_body_response(state, response)
-
-
-def _app_before_request() -> Response | None:
-    if not _state().app_wide:
-        return None
-    return _enforce()
-
-
-def _app_after_request(response: Response) -> Response:
-    if not _state().app_wide:
-        return response
-    return _finish(response)
+    return _conditional_body_response(state, app, req, response)
 
 
 def _blueprint_before_request() -> Response | None:
-    if _state().app_wide:
+    state = _state(current_app)
+    if state.app_wide:
         return None
-    return _enforce()
+    return _enforce(state)
 
 
 def _blueprint_after_request(response: Response) -> Response:
-    if _state().app_wide:
+    state = _state(current_app)
+    if state.app_wide:
         return response
-    return _finish(response)
+    return _finish(state, response)
