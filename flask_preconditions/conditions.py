@@ -180,6 +180,22 @@ def _header(headers: HeaderLookup, name: str) -> str | None:
     return value
 
 
+def _is_current_tag(value: str, current: Validators | None, weak: bool) -> bool:
+    """Whether a field value is exactly the current entity-tag.
+
+    Clients nearly always send back the one tag they were given; recognising
+    it saves parsing the list. ``weak`` allows the weak comparison (§8.8.3.2).
+    """
+    if current is None or current.etag is None or (current.weak and not weak):
+        return False
+    value = value.strip(" \t")
+    if value.startswith("W/"):
+        if not weak:
+            return False
+        value = value[2:]
+    return value == f'"{current.etag}"'
+
+
 def _strong_match(tags: ETags, current: Validators) -> bool:
     # RFC 9110 §8.8.3.2: strong comparison needs both tags to be strong.
     if tags.star_tag:
@@ -289,7 +305,7 @@ def _evaluate_conditions(
 ) -> Decision | None:
     """Steps 1 to 4 of RFC 9110 §13.2.2; ``None`` means every condition held."""
     # Step 1: If-Match, strong comparison (§13.1.1).
-    if if_match is not None:
+    if if_match is not None and not _is_current_tag(if_match, current, weak=False):
         tags = parse_entity_tags(if_match)
         if tags is None:
             return Decision(
@@ -307,7 +323,7 @@ def _evaluate_conditions(
                 " (RFC 9110 §13.1.1, strong comparison).",
             )
     # Step 2: If-Unmodified-Since, only when If-Match is absent (§13.1.4).
-    elif if_unmodified_since is not None and current is not None:
+    elif if_match is None and if_unmodified_since is not None and current is not None:
         date = parse_http_date(if_unmodified_since)
         last_modified = current.last_modified
         if (
@@ -324,9 +340,16 @@ def _evaluate_conditions(
 
     # Step 3: If-None-Match, weak comparison (§13.1.2).
     if if_none_match is not None:
-        tags = parse_entity_tags(if_none_match)
-        # A malformed value cannot name any representation, so it is ignored.
-        if tags is not None and current is not None and _weak_match(tags, current):
+        if _is_current_tag(if_none_match, current, weak=True):
+            matched, star = True, False
+        else:
+            tags = parse_entity_tags(if_none_match)
+            # A malformed value cannot name any representation: it is ignored.
+            matched = (
+                tags is not None and current is not None and _weak_match(tags, current)
+            )
+            star = tags is not None and tags.star_tag
+        if matched:
             if safe:
                 return Decision(
                     Outcome.NOT_MODIFIED,
@@ -336,8 +359,8 @@ def _evaluate_conditions(
             return Decision(
                 Outcome.PRECONDITION_FAILED,
                 "If-None-Match",
-                "If-None-Match: * was sent but the resource exists"
-                if tags.star_tag
+                "If-None-Match: * was sent but the resource exists (RFC 9110 §13.1.2)."
+                if star
                 else "An entity-tag in If-None-Match matches the current"
                 " representation (RFC 9110 §13.1.2).",
             )
