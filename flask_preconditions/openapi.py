@@ -34,6 +34,7 @@ from flask import Flask
 from .audit import _state
 from .audit import Protection
 from .audit import protection_of
+from .extension import _NEW_VALIDATOR_METHODS
 from .extension import _view_mode
 from .extension import ResourceSpec
 from .problems import PROBLEM_MEDIA_TYPE
@@ -109,7 +110,7 @@ class PreconditionsPlugin(BasePlugin):
     - Writes: ``If-Match`` (and ``If-Unmodified-Since`` with a last-modified
       function), ``If-None-Match`` for PUT (``*`` creates), the 412 response,
       the 428 response for methods in ``PRECONDITIONS_REQUIRED_METHODS``, and
-      the new ``ETag`` of 2xx responses for version-protected views.
+      the new ``ETag`` of 2xx responses to version-protected PUT and PATCH.
 
     It registers the components ``ProblemDetails`` (schema), ``ETag`` and
     ``LastModified`` (headers), ``IfMatch``, ``IfNoneMatch``,
@@ -240,7 +241,8 @@ class PreconditionsPlugin(BasePlugin):
                     upper,
                     has_dates,
                     required=upper in _state(app).required_methods,
-                    new_etag=row.protection is Protection.VERSION,
+                    new_etag=row.protection is Protection.VERSION
+                    and upper in _NEW_VALIDATOR_METHODS,
                 )
 
 

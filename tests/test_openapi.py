@@ -152,6 +152,12 @@ def test_delete_cannot_create_so_has_no_if_none_match(spec: dict[str, t.Any]) ->
     assert refs(delete["parameters"]) == ["IfMatch"]
 
 
+def test_delete_answers_without_a_new_etag(spec: dict[str, t.Any]) -> None:
+    delete = spec["paths"]["/notes/{note_id}"]["delete"]
+    assert "headers" not in delete["responses"]["200"]
+    assert {"412", "428"} <= set(delete["responses"])
+
+
 def test_last_modified_views_document_date_conditions(spec: dict[str, t.Any]) -> None:
     dated = spec["paths"]["/dated"]
     assert refs(dated["get"]["parameters"]) == ["IfNoneMatch", "IfModifiedSince"]
