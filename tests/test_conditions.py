@@ -969,3 +969,25 @@ def test_unconditional_write_to_an_existing_resource_is_always_428(
     method: str, current: Validators
 ) -> None:
     assert evaluate(method, {}, current).outcome is REQUIRED
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    method=st.sampled_from(["GET", "PUT"]),
+    header=st.sampled_from(["If-Match", "If-None-Match"]),
+    sent=ENTITY_TAGS,
+    padding=st.sampled_from(["", " ", "\t ", "  "]),
+    current=CURRENTS,
+)
+def test_a_single_tag_is_decided_as_the_parsed_list_decides_it(
+    method: str,
+    header: str,
+    sent: str,
+    padding: str,
+    current: Validators | None,
+) -> None:
+    # A lone tag takes a shortcut past the parser; the same tag twice in a list
+    # cannot, and must be decided the same way.
+    single = evaluate(method, {header: f"{padding}{sent}{padding}"}, current)
+    listed = evaluate(method, {header: f"{sent}, {sent}"}, current)
+    assert single.outcome is listed.outcome
