@@ -180,9 +180,10 @@ class Report:
                 growth = hostile.linear(self.hostile, "raised", shape)
                 verdicts.append(
                     (
-                        f"hostile {shape} values, raised limit: cost per KB at 1 MB is"
-                        f" {growth:.2f}x that at 16 KB (at most linear: ≤ 1.5x)",
-                        growth <= 1.5,
+                        f"hostile {shape} values, raised limit: marginal cost per KB"
+                        f" from 256 KB to 1 MB is {growth:.2f}x that from 64 to 256 KB"
+                        " (linear: about 1x, quadratic: about 4x; target ≤ 2x)",
+                        growth <= 2.0,
                     )
                 )
         return verdicts
