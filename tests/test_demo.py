@@ -348,7 +348,7 @@ def test_demo_tells_the_story() -> None:
         cwd=ROOT,
         check=False,
     )
-    assert completed.returncode == 0, completed.stderr
+    assert completed.returncode == 0, completed.stdout + completed.stderr
     out = completed.stdout
     for status in ("-> 201", "-> 428", "-> 412", "-> 304"):
         assert status in out
