@@ -96,6 +96,28 @@ def test_replace_note_with_if_match(client: FlaskClient) -> None:
     assert response.headers["ETag"] == etag_of(client) != old
 
 
+def test_replace_answers_the_last_modified_it_wrote(client: FlaskClient) -> None:
+    response = client.put(
+        "/notes/1",
+        json={"title": "Shop", "text": "eggs"},
+        headers={"If-Match": etag_of(client)},
+    )
+    assert (
+        response.headers["Last-Modified"]
+        == (client.get("/notes/1").headers["Last-Modified"])
+    )
+
+
+def test_init_db_command_creates_the_tables(app: Flask) -> None:
+    with app.app_context():
+        db.drop_all()
+    result = app.test_cli_runner().invoke(args=["init-db"])
+    assert result.exit_code == 0
+    assert "Tables ready" in result.output
+    with app.app_context():
+        assert {"notes", "counters"} <= set(sa.inspect(db.engine).get_table_names())
+
+
 def test_replace_without_if_match_is_428(client: FlaskClient) -> None:
     response = client.put("/notes/1", json={"title": "Shop", "text": "eggs"})
     assert response.status_code == 428

@@ -410,6 +410,25 @@ def test_other_operational_errors_are_not_turned_into_503(app: Flask) -> None:
         app.test_client().get("/broken")
 
 
+class SerializationFailure(Exception):
+    sqlstate = "40001"
+
+
+def test_postgresql_serialization_failure_is_503(app: Flask) -> None:
+    @app.get("/serialization")
+    def serialization() -> t.Any:
+        raise sa.exc.OperationalError("UPDATE x", {}, SerializationFailure())
+
+    response = app.test_client().get("/serialization")
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "1"
+
+
+def test_negative_retry_after_is_value_error() -> None:
+    with pytest.raises(ValueError, match="retry_after"):
+        SQLAlchemyPreconditions(retry_after=-1)
+
+
 def test_database_busy_renders_problem_with_retry_after() -> None:
     response = DatabaseBusy(retry_after=7).get_response()
     assert response.status_code == 503

@@ -90,7 +90,8 @@ def configure(app: Flask, config: t.Mapping[str, t.Any] | None) -> None:
 
     @app.cli.command("init-db")
     def init_db_command() -> None:
-        """Create the notes table."""
+        """Create the tables of the notes application."""
+        db.create_all()
         print(f"Tables ready in {db.engine.url!r}.")
 
 
