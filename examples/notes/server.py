@@ -91,12 +91,14 @@ def _no_control_socket() -> list[str]:
 def _wait_ready(
     process: subprocess.Popen[t.Any], url: str, timeout: float, log: t.IO[str]
 ) -> None:
+    # The server is local: never ask a proxy from the environment.
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             break
         try:
-            with urllib.request.urlopen(url, timeout=2) as response:
+            with opener.open(url, timeout=2) as response:
                 if response.status == 200:
                     return
         except (urllib.error.URLError, ConnectionError, TimeoutError):
