@@ -29,6 +29,7 @@ if t.TYPE_CHECKING:
     from .extension import expected_version
     from .extension import Preconditions
     from .extension import ResourceSpec
+    from .extension import set_new_version
 
 # The Flask glue is imported on first use, so that the pure evaluation in
 # flask_preconditions.conditions can be imported without importing Flask.
@@ -40,6 +41,7 @@ _EXTENSION_NAMES = frozenset(
         "expected_version",
         "Preconditions",
         "ResourceSpec",
+        "set_new_version",
     }
 )
 
@@ -69,4 +71,5 @@ __all__ = [
     "expected_etag",
     "expected_version",
     "parse_entity_tags",
+    "set_new_version",
 ]

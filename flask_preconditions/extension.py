@@ -54,6 +54,7 @@ EXTENSION_NAME = "preconditions"
 _SPEC_ATTR = "__preconditions__"
 _EXEMPT_ATTR = "__preconditions_exempt__"
 _CHECKED_ATTR = "_preconditions_checked"
+_NEW_VERSION_ATTR = "_preconditions_new_version"
 _SAFE_METHODS = frozenset({"GET", "HEAD"})
 # Successful requests with these methods get the resource's new validators.
 _NEW_VALIDATOR_METHODS = frozenset({"PUT", "PATCH"})
@@ -455,6 +456,28 @@ def expected_etag() -> str | None:
     return _checked().etag
 
 
+def set_new_version(version: t.Any) -> None:
+    """Say which version the current request's write produced.
+
+    After a successful PUT or PATCH, the response carries the ``ETag`` of the
+    resource's new version so that the client can chain edits. Without this
+    call the version function is asked again after the view; but if another
+    request writes between this one's commit and that question, the answer is
+    a version this client never saw, and chaining with it would overwrite the
+    other change. A compare-and-swap write knows the version it wrote::
+
+        new_version = expected_version() + 1
+        if not repository.replace(note_id, data, expected_version(), new_version):
+            raise PreconditionFailed()
+        set_new_version(new_version)
+
+    ``None`` sends no ``ETag``: the client must read the resource again.
+
+    .. versionadded:: 0.1
+    """
+    setattr(g, _NEW_VERSION_ATTR, version)
+
+
 def _checked() -> Checked:
     checked: Checked | None = g.get(_CHECKED_ATTR)
     if checked is None:
@@ -647,8 +670,18 @@ def _after_view(
         and spec.uses_functions
         and "ETag" not in response.headers
     ):
-        _set_validators(response, _validators_from_functions(spec, app, req)[0])
+        new_version = g.get(_NEW_VERSION_ATTR, _UNSET)
+        if new_version is _UNSET:
+            new = _validators_from_functions(spec, app, req)[0]
+        elif new_version is None:
+            new = None
+        else:
+            new = Validators(etag_for_version(new_version), spec.weak)
+        _set_validators(response, new)
     return response
+
+
+_UNSET = object()
 
 
 def _checked_from(current: Validators | None, version: t.Any) -> Checked:

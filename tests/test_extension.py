@@ -19,6 +19,7 @@ from flask_preconditions import PreconditionFailed
 from flask_preconditions import Preconditions
 from flask_preconditions import PROBLEM_MEDIA_TYPE
 from flask_preconditions import ResourceSpec
+from flask_preconditions import set_new_version
 
 LAST_MODIFIED = "Mon, 01 Jan 2024 12:00:00 GMT"
 BEFORE = "Mon, 01 Jan 2024 11:00:00 GMT"
@@ -225,6 +226,46 @@ def test_failed_write_gets_no_new_etag(
 
     response = client.put("/locked/1", headers={"If-Match": etag(1)})
     assert response.status_code == 423
+    assert "ETag" not in response.headers
+
+
+def test_write_declaring_its_new_version_carries_that_etag_even_after_a_later_write(
+    app: Flask, pre: Preconditions, store: Store, client: FlaskClient
+) -> None:
+    @app.put("/raced/<int:note_id>")
+    @pre.etag(store.version)
+    def raced(note_id: int) -> tuple[str, int]:
+        store.write("PUT", note_id, "mine")
+        set_new_version(store.version(note_id))
+        # Another request writes after this one's commit, before the response.
+        store.write("PUT", note_id, "theirs")
+        return "", 204
+
+    response = client.put("/raced/1", headers={"If-Match": etag(1)})
+    assert response.headers["ETag"] == etag(2)
+
+
+def test_write_declaring_no_new_version_carries_no_etag(
+    app: Flask, pre: Preconditions, store: Store, client: FlaskClient
+) -> None:
+    @app.put("/unknown/<int:note_id>")
+    @pre.etag(store.version)
+    def unknown(note_id: int) -> tuple[str, int]:
+        store.write("PUT", note_id, "mine")
+        set_new_version(None)
+        return "", 204
+
+    response = client.put("/unknown/1", headers={"If-Match": etag(1)})
+    assert response.status_code == 204
+    assert "ETag" not in response.headers
+
+
+def test_successful_post_does_not_carry_the_target_etag(
+    notes: Store, client: FlaskClient
+) -> None:
+    # RFC 9110 §15.3.2: validators of a 201 describe the created resource.
+    response = client.post("/notes/1", data="comment", headers={"If-Match": etag(1)})
+    assert response.status_code == 204
     assert "ETag" not in response.headers
 
 

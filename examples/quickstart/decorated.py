@@ -8,6 +8,7 @@ from flask import request
 from flask_preconditions import expected_version
 from flask_preconditions import PreconditionFailed
 from flask_preconditions import Preconditions
+from flask_preconditions import set_new_version
 
 app = Flask(__name__)
 pre = Preconditions(app, app_wide=False)
@@ -32,6 +33,8 @@ def note(note_id):
                 raise PreconditionFailed()
             note["text"] = request.get_json()["text"]
             note["version"] += 1
+            # The response's new ETag is this version, whatever comes next.
+            set_new_version(note["version"])
     return {"text": notes[note_id]["text"]}
 
 
