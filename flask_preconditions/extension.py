@@ -23,6 +23,7 @@ from flask.wrappers import Response
 from werkzeug.datastructures import Headers
 from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import NotFound
+from werkzeug.http import parse_date
 from werkzeug.http import quote_etag
 from werkzeug.http import unquote_etag
 
@@ -497,12 +498,15 @@ def _lazy_etag(func: t.Callable[..., t.Any]) -> t.Callable[..., t.Any]:
     positional callable is the decorator use: ``func`` was a version function.
     """
     view = _decorate(func, version=None, weak=False, body=True)
+    is_async = inspect.iscoroutinefunction(view)
 
     @functools.wraps(view)
     def view_or_decorator(*args: t.Any, **kwargs: t.Any) -> t.Any:
         if len(args) == 1 and not kwargs and callable(args[0]):
             return _decorate(args[0], version=func, weak=False, body=False)
-        return current_app.ensure_sync(view)(*args, **kwargs)
+        if is_async:
+            return current_app.ensure_sync(view)(*args, **kwargs)
+        return view(*args, **kwargs)
 
     setattr(view_or_decorator, _SPEC_ATTR, getattr(view, _SPEC_ATTR))
     return view_or_decorator
@@ -634,6 +638,13 @@ def _before_view(
     state = _state(app)
     if spec.uses_functions:
         current, version = _validators_from_functions(spec, app, req)
+        if (
+            current is not None
+            and method in _SAFE_METHODS
+            and not _has_preconditions(req.environ)
+        ):
+            # An unconditional read of an existing resource: nothing to decide.
+            return None, current
         decision = _evaluate(state, req, current)
         if decision.outcome is not Outcome.PROCEED:
             return _answer(decision, current, app, req), current
@@ -718,7 +729,12 @@ class _EnvironHeaders:
 
 
 def _has_preconditions(environ: WSGIEnvironment) -> bool:
-    return any(key in environ for key in _ENVIRON_KEYS.values())
+    return (
+        "HTTP_IF_MATCH" in environ
+        or "HTTP_IF_NONE_MATCH" in environ
+        or "HTTP_IF_MODIFIED_SINCE" in environ
+        or "HTTP_IF_UNMODIFIED_SINCE" in environ
+    )
 
 
 def _evaluate(state: _State, req: Request, current: Validators | None) -> Decision:
@@ -797,13 +813,20 @@ def _problem_response(error: HTTPException, app: Flask, req: Request) -> Respons
 # -- body hashes and the internal GET -------------------------------------------
 
 
+def _header_value(headers: Headers, name: str) -> str | None:
+    # Headers.get raises and catches a KeyError for an absent header; getlist
+    # does not, and these headers are usually absent.
+    values = headers.getlist(name)
+    return values[0] if values else None
+
+
 def _conditional_body_response(
     state: _State, app: Flask, req: Request, response: Response
 ) -> Response:
     """Give a GET response a body entity-tag and answer its conditions."""
     if response.status_code != 200:
         return response
-    header = response.headers.get("ETag")
+    header = _header_value(response.headers, "ETag")
     if header is None:
         if response.is_streamed or response.direct_passthrough:
             return response
@@ -815,7 +838,10 @@ def _conditional_body_response(
     environ = req.environ
     if not _has_preconditions(environ):
         return response
-    current = Validators(etag, weak, response.last_modified)
+    last_modified = _header_value(response.headers, "Last-Modified")
+    current = Validators(
+        etag, weak, None if last_modified is None else parse_date(last_modified)
+    )
     decision = evaluate(
         req.method,
         _EnvironHeaders(environ),
@@ -835,9 +861,13 @@ def _not_modified(response: Response) -> Response:
 
     Building a new response costs more than the rest of the 304 together.
     """
-    headers = response.headers
-    for key in {key for key, _ in headers if key.lower() not in _NOT_MODIFIED_HEADERS}:
-        del headers[key]
+    response.headers = Headers(
+        [
+            (key, value)
+            for key, value in response.headers
+            if key.lower() in _NOT_MODIFIED_HEADERS
+        ]
+    )
     response.close()
     response.response = []
     response.status_code = 304
@@ -863,7 +893,7 @@ def _not_modified_class(base: type[Response]) -> type[Response]:
 
     def get_wsgi_headers(self: Response, environ: WSGIEnvironment) -> Headers:
         headers = base.get_wsgi_headers(self, environ)
-        last_modified = self.headers.get("Last-Modified")
+        last_modified = _header_value(self.headers, "Last-Modified")
         if last_modified is not None and "Last-Modified" not in headers:
             headers["Last-Modified"] = last_modified
         return headers

@@ -16,7 +16,9 @@ _DIGEST_SIZE = 16
 
 
 def _digest(data: bytes) -> str:
-    return hashlib.blake2b(data, digest_size=_DIGEST_SIZE).hexdigest()
+    # SHA-256 runs on the CPU's SHA extensions where it has them: on a 2 KB
+    # body it is faster than BLAKE2b here. 128 bits are plenty for a validator.
+    return hashlib.sha256(data).digest()[:_DIGEST_SIZE].hex()
 
 
 def etag_for_version(version: t.Any) -> str:
