@@ -679,7 +679,7 @@ def _after_view(
     if (
         method in _NEW_VALIDATOR_METHODS
         and spec.uses_functions
-        and "ETag" not in response.headers
+        and _header_value(response.headers, "ETag") is None
     ):
         new_version = g.get(_NEW_VERSION_ATTR, _UNSET)
         if new_version is _UNSET:
