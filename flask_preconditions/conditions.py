@@ -58,7 +58,19 @@ _ENTITY_TAG_LIST = re.compile(
 )
 
 # RFC 9110 §5.6.7: day-name "," in IMF-fixdate, day-name-l "," in rfc850-date.
-_DAY_NAME = re.compile(r"[ \t]*[A-Za-z]+,")
+# RFC 9110 §5.6.7: the three forms of HTTP-date, names case-sensitive. Werkzeug
+# (through email.utils) also reads lists of dates, numeric zones and trailing
+# text, which §13.1.3 and §13.1.4 say must be ignored; a value is checked
+# against this anchored, linear grammar before Werkzeug parses it.
+_DAY = "(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)"
+_DAY_LONG = "(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)"
+_MONTH = "(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
+_TIME = "[0-9]{2}:[0-9]{2}:[0-9]{2}"
+_HTTP_DATE = re.compile(
+    rf"{_DAY}, [0-9]{{2}} {_MONTH} [0-9]{{4}} {_TIME} GMT"
+    rf"|{_DAY_LONG}, [0-9]{{2}}-{_MONTH}-[0-9]{{2}} {_TIME} GMT"
+    rf"|{_DAY} {_MONTH} (?:[0-9]{{2}}| [0-9]) {_TIME} [0-9]{{4}}"
+)
 
 
 class Outcome(enum.Enum):
@@ -166,9 +178,8 @@ def parse_http_date(value: str) -> dt.datetime | None:
 
     .. versionadded:: 0.1
     """
-    # Werkzeug (through email.utils) reads the first date of a list and ignores
-    # the rest. A single HTTP-date has a comma only after a leading day name.
-    if "," in _DAY_NAME.sub("", value, count=1):
+    value = value.strip(" \t")
+    if _HTTP_DATE.fullmatch(value) is None:
         return None
     return parse_date(value)
 

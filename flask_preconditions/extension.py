@@ -8,6 +8,7 @@ response. The HTTP rules themselves live in :mod:`~flask_preconditions.condition
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import functools
 import inspect
 import io
@@ -610,10 +611,9 @@ def _validators_from_functions(
     last_modified = None
     if spec.last_modified is not None:
         value = _call(app, spec.last_modified, view_args)
-        if value is None:
-            if spec.version is None:
-                return None, None
-        else:
+        # None is "no date": only a version function says a resource is absent
+        # (RFC 9110 §13.1.4 ignores date conditions on a resource without one).
+        if value is not None:
             try:
                 last_modified = to_last_modified(value)
             except TypeError as e:
@@ -672,7 +672,7 @@ def _after_view(
         if spec.uses_functions:
             _set_validators(response, current)
             return response
-        return _conditional_body_response(_state(app), app, req, response)
+        return _conditional_body_response(_state(app), app, req, response, spec.weak)
     # The write succeeded: hand the client the new validators so that it can
     # chain edits without another GET. Not for POST: the validators of a 201
     # describe the created resource, not the target (RFC 9110 §15.3.2).
@@ -753,7 +753,10 @@ def _set_validators(response: Response, current: Validators | None) -> None:
     if current.etag is not None:
         response.set_etag(current.etag, current.weak)
     if current.last_modified is not None:
-        response.last_modified = current.last_modified
+        # RFC 9110 §8.8.2.1: a date in the future is replaced by the present.
+        response.last_modified = min(
+            current.last_modified, dt.datetime.now(dt.timezone.utc)
+        )
 
 
 def _answer(
@@ -799,14 +802,16 @@ def _problem(decision: Decision, method: str) -> HTTPException:
 
 
 def _problem_response(error: HTTPException, app: Flask, req: Request) -> Response:
-    # Raising lets the application's own handlers for 412, 428 and 431 win;
-    # when there are none, answering directly skips Flask's exception path.
+    # The application's own handlers for 412, 428 and 431 win. They are called
+    # as Flask would call them for a raised error, but without raising: from an
+    # after_request hook, a raised error would become a 500. When there are
+    # none, answering directly skips Flask's exception path.
     code = error.code
     for scope in (*req.blueprints, None):
         for key in (code, None):
             handlers = app.error_handler_spec[scope][key]
             if handlers and any(c in handlers for c in type(error).__mro__):
-                raise error
+                return app.make_response(app.handle_user_exception(error))
     return t.cast(Response, error.get_response(req.environ))
 
 
@@ -821,7 +826,7 @@ def _header_value(headers: Headers, name: str) -> str | None:
 
 
 def _conditional_body_response(
-    state: _State, app: Flask, req: Request, response: Response
+    state: _State, app: Flask, req: Request, response: Response, weak: bool = False
 ) -> Response:
     """Give a GET response a body entity-tag and answer its conditions."""
     if response.status_code != 200:
@@ -831,8 +836,7 @@ def _conditional_body_response(
         if response.is_streamed or response.direct_passthrough:
             return response
         etag: str | None = etag_for_body(response.get_data())
-        weak = False
-        response.set_etag(t.cast(str, etag))
+        response.set_etag(t.cast(str, etag), weak)
     else:
         etag, weak = unquote_etag(header)
     environ = req.environ
@@ -924,10 +928,14 @@ def _current_by_internal_get(
 ) -> tuple[bool, Validators | None]:
     """Run the GET view of the current URL to learn its current validators.
 
-    Returns ``(False, None)`` when the URL has no GET representation the
-    preconditions can apply to (no GET route, or GET does not succeed, e.g.
-    because it needs authentication the request lacks): then the request is
-    left to the view. ``(True, None)`` means the resource does not exist.
+    Returns ``(False, None)`` when the preconditions do not apply: the URL has
+    no GET route, or its GET answers 401 or 403 (the request lacks the
+    authentication the write view will ask for too). ``(True, None)`` means
+    the resource does not exist (404, 410). Any other failure of the GET (a
+    redirect, a 406 for the request's ``Accept``, a 429, a 5xx) says nothing
+    about the write, so the resource is taken to exist with no validator the
+    client could hold: the write then needs ``If-Match: *`` and is never
+    performed unchecked.
     """
     environ = {
         key: value
@@ -946,12 +954,15 @@ def _current_by_internal_get(
         response = app.full_dispatch_request()
     try:
         status = response.status_code
+        if status in (401, 403):
+            return False, None
         if status in (404, 410):
             return True, None
         if not 200 <= status < 300:
-            return False, None
+            return True, Validators()
         etag, weak = response.get_etag()
-        if etag is None and response.last_modified is None:
+        last_modified = response.last_modified
+        if etag is None and last_modified is None and status == 200:
             raise RuntimeError(
                 f"GET {req.path} (endpoint {get_endpoint!r}) answered"
                 " without an ETag or Last-Modified (a streamed response?), so"
@@ -960,7 +971,7 @@ def _current_by_internal_get(
                 " with @pre.etag(version_function), or exempt the"
                 f" {req.method} view with @pre.exempt."
             )
-        return True, Validators(etag, bool(weak), response.last_modified)
+        return True, Validators(etag, bool(weak), last_modified)
     finally:
         response.close()
 
@@ -972,14 +983,18 @@ def _mode(
     state: _State, app: Flask, endpoint: str | None, method: str
 ) -> ResourceSpec | str | None:
     """How an endpoint is handled: a spec, "exempt" or body hashes (None)."""
-    key = (endpoint or "", method)
+    if endpoint is None:
+        return "exempt"
+    key = (endpoint, method)
     try:
         return state.modes[key]
     except KeyError:
         pass
-    view = app.view_functions.get(endpoint) if endpoint else None
-    mode = "exempt" if view is None else _view_mode(view, method)
-    state.modes[key] = mode
+    view = app.view_functions.get(endpoint)
+    if view is None:
+        return "exempt"
+    # Only routed requests get here, so the keys are bounded by the routes.
+    mode = state.modes[key] = _view_mode(view, method)
     return mode
 
 
@@ -1009,7 +1024,7 @@ def _view_mode(view: t.Callable[..., t.Any], method: str) -> ResourceSpec | str 
 def _enforce(state: _State) -> Response | None:
     req: Request = request._get_current_object()  # type: ignore[attr-defined]
     method = req.method
-    if method in _SAFE_METHODS or method in IGNORING_METHODS:
+    if method in _SAFE_METHODS or method in IGNORING_METHODS or req.endpoint is None:
         return None
     app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
     if _mode(state, app, req.endpoint, method) is not None:
@@ -1020,7 +1035,7 @@ def _enforce(state: _State) -> Response | None:
 def _finish(state: _State, response: Response) -> Response:
     req: Request = request._get_current_object()  # type: ignore[attr-defined]
     method = req.method
-    if method not in _SAFE_METHODS:
+    if method not in _SAFE_METHODS or req.endpoint is None:
         return response
     app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
     if _mode(state, app, req.endpoint, method) is not None:

@@ -294,3 +294,74 @@ def test_protect_on_an_app_wide_app_checks_once(
     app.register_blueprint(api)
     client.put("/thing", headers={"If-Match": body_etag("thing")})
     assert calls == ["GET", "PUT"]
+
+
+# -- the internal GET fails closed --
+
+
+@pytest.fixture
+def picky(app: Flask, texts: dict[str, str]) -> dict[str, str]:
+    """A URL whose GET answers only JSON clients, and whose PUT writes."""
+
+    @app.route("/picky/<name>", methods=["GET", "PUT"])
+    def picky_view(name: str) -> t.Any:
+        if request.method == "GET":
+            if not request.accept_mimetypes.accept_json:
+                return "not acceptable", 406
+            return {"text": texts[name]}
+        texts[name] = request.get_data(as_text=True)
+        return "", 204
+
+    return texts
+
+
+@pytest.mark.parametrize("headers", [{}, {"If-Match": '"stale"'}])
+def test_write_whose_internal_get_fails_is_never_performed_unchecked(
+    picky: dict[str, str], client: FlaskClient, headers: dict[str, str]
+) -> None:
+    response = client.put(
+        "/picky/a", data="overwritten", headers={**headers, "Accept": "text/html"}
+    )
+    assert response.status_code in (412, 428)
+    assert picky["a"] == "alpha"
+
+
+def test_write_whose_internal_get_fails_proceeds_only_with_if_match_star(
+    picky: dict[str, str], client: FlaskClient
+) -> None:
+    response = client.put(
+        "/picky/a", data="new", headers={"If-Match": "*", "Accept": "text/html"}
+    )
+    assert response.status_code == 204
+    assert picky["a"] == "new"
+
+
+# -- a failed GET precondition with an app's own error handler --
+
+
+def test_failed_get_precondition_goes_to_the_apps_handler_not_to_a_500(
+    app: Flask, plain: dict[str, str], client: FlaskClient
+) -> None:
+    from werkzeug.exceptions import HTTPException
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> tuple[dict[str, t.Any], int]:
+        return {"handled": error.code}, t.cast(int, error.code)
+
+    response = client.get("/items/a", headers={"If-Match": '"stale"'})
+    assert response.status_code == 412
+    assert response.get_json() == {"handled": 412}
+
+
+# -- requests that match no route --
+
+
+def test_unrouted_methods_do_not_grow_the_endpoint_cache(
+    app: Flask, plain: dict[str, str], client: FlaskClient
+) -> None:
+    client.get("/items/a")
+    before = len(app.extensions["preconditions"].modes)
+    for number in range(50):
+        client.open("/items/a", method=f"BOGUS{number}")
+        client.get(f"/no-such-url-{number}")
+    assert len(app.extensions["preconditions"].modes) == before

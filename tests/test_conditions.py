@@ -991,3 +991,40 @@ def test_a_single_tag_is_decided_as_the_parsed_list_decides_it(
     single = evaluate(method, {header: f"{padding}{sent}{padding}"}, current)
     listed = evaluate(method, {header: f"{sent}, {sent}"}, current)
     assert single.outcome is listed.outcome
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "Sun, 06 Nov 1994 08:49:37 GMT",  # IMF-fixdate
+        "Sunday, 06-Nov-94 08:49:37 GMT",  # rfc850-date
+        "Sun Nov  6 08:49:37 1994",  # asctime-date
+        "  Sun, 06 Nov 1994 08:49:37 GMT\t",  # surrounding whitespace
+    ],
+    ids=["imf-fixdate", "rfc850", "asctime", "ows"],
+)
+def test_5_6_7_each_http_date_form_is_read(value: str) -> None:
+    assert parse_http_date(value) == dt.datetime(1994, 11, 6, 8, 49, 37, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "Sun, 06 Nov 1994 08:49:37 GMT trailing",
+        "Sun, 06 Nov 1994 08:49:37 +0100",
+        "Sun, 06 Nov 1994 08:49:37",
+        "sun, 06 Nov 1994 08:49:37 GMT",
+        "Sun, 6 Nov 1994 08:49:37 GMT",
+        "1994-11-06T08:49:37Z",
+        " " * 8000 + "x",
+    ],
+    ids=["trailing", "zone", "no-gmt", "lower-day", "one-digit-day", "iso", "spaces"],
+)
+def test_13_1_4_what_is_not_an_http_date_is_ignored(value: str) -> None:
+    assert parse_http_date(value) is None
+
+
+def test_13_1_4_if_unmodified_since_with_trailing_text_does_not_satisfy_428() -> None:
+    far_future = "Fri, 31 Dec 9999 23:59:59 GMT junk"
+    decision = evaluate("PUT", {"If-Unmodified-Since": far_future}, CURRENT)
+    assert decision.outcome is Outcome.PRECONDITION_REQUIRED

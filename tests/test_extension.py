@@ -625,10 +625,22 @@ def test_last_modified_alone_accepts_if_unmodified_since_for_writes(
     assert response.status_code == 200
 
 
-def test_last_modified_alone_returning_none_is_404(
+def test_last_modified_alone_returning_none_means_no_date_not_no_resource(
     dated: Store, client: FlaskClient
 ) -> None:
-    assert client.get("/dated/9").status_code == 404
+    # RFC 9110 §13.1.4: a resource without a date has its date conditions
+    # ignored; only a version function can say that a resource is absent.
+    response = client.get("/dated/9")
+    assert response.status_code == 200
+    assert "Last-Modified" not in response.headers
+
+
+def test_last_modified_alone_returning_none_does_not_let_a_create_overwrite(
+    dated: Store, client: FlaskClient
+) -> None:
+    response = client.put("/dated/9", headers={"If-None-Match": "*"})
+    assert response.status_code == 412
+    assert dated.view_calls == 0
 
 
 def test_last_modified_function_may_return_a_naive_datetime(
@@ -842,3 +854,39 @@ def test_invalid_config_is_a_clear_error_at_init_app(
 def test_invalid_constructor_option_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match="PRECONDITIONS_MAX_HEADER_LENGTH"):
         Preconditions(Flask("bad"), max_header_length=0)
+
+
+def test_future_last_modified_is_replaced_by_the_present(
+    app: Flask, pre: Preconditions, client: FlaskClient
+) -> None:
+    import datetime as dt
+
+    from werkzeug.http import parse_date
+
+    future = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=30)
+
+    @app.get("/future")
+    @pre.last_modified(lambda: future)
+    def future_view() -> str:
+        return "ok"
+
+    sent = parse_date(client.get("/future").headers["Last-Modified"])
+    # RFC 9110 §8.8.2.1: never later than the message's origination.
+    assert sent is not None
+    assert sent <= dt.datetime.now(dt.timezone.utc)
+
+
+def test_bare_etag_with_weak_gives_weak_body_tags(
+    app: Flask, pre: Preconditions, client: FlaskClient
+) -> None:
+    @app.get("/weak-report")
+    @pre.etag(weak=True)
+    def weak_report() -> str:
+        return "report"
+
+    response = client.get("/weak-report")
+    assert response.headers["ETag"].startswith('W/"')
+    again = client.get(
+        "/weak-report", headers={"If-None-Match": response.headers["ETag"]}
+    )
+    assert again.status_code == 304
