@@ -38,6 +38,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Mapper
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
+from werkzeug import exceptions
 from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import ServiceUnavailable
 from werkzeug.wrappers import Response
@@ -187,8 +188,36 @@ def _rollback() -> None:
     session.rollback()
 
 
+class WriteConflict(ProblemDetailsMixin, exceptions.Conflict):
+    """409: a write without preconditions lost a race with another write.
+
+    A 412 says that a condition of the request was false; a request that sent
+    none gets this instead.
+
+    .. versionadded:: 0.1
+    """
+
+    problem_type = "https://www.rfc-editor.org/rfc/rfc9110#section-15.5.10"
+    description = (
+        "Another request changed this resource while this one was writing it,"
+        " so nothing was written. Read the resource again (GET), reapply the"
+        " change, and send the write with If-Match and the ETag you read, so"
+        " that it cannot overwrite a change you have not seen."
+    )
+
+
+_PRECONDITION_KEYS = (
+    "HTTP_IF_MATCH",
+    "HTTP_IF_NONE_MATCH",
+    "HTTP_IF_MODIFIED_SINCE",
+    "HTTP_IF_UNMODIFIED_SINCE",
+)
+
+
 def _stale_data(error: StaleDataError) -> t.Any:
     _rollback()
+    if not any(key in request.environ for key in _PRECONDITION_KEYS):
+        return _http_error(WriteConflict())
     return _http_error(
         PreconditionFailed(
             "Another request changed this resource after this request's"
@@ -299,6 +328,10 @@ class _ModelLoader:
                 f" {len(mapper.primary_key)} primary key columns, not"
                 f" {list(self.url_args)!r}."
             )
+        #: The primary key's attribute names, in the key's order.
+        self.key_names = tuple(
+            mapper.get_property_by_column(column).key for column in mapper.primary_key
+        )
         self.session = session
         self.what = what
         _listen(mapper.base_mapper)
@@ -306,11 +339,16 @@ class _ModelLoader:
     def _ident(self, view_args: dict[str, t.Any]) -> tuple[t.Any, ...]:
         names = self.url_args
         if names is None:
-            if len(view_args) != len(self.mapper.primary_key):
+            # URL arguments named as the key's attributes, in the key's order
+            # (not the URL's); a lone argument for a one-column key.
+            if all(name in view_args for name in self.key_names):
+                return tuple(view_args[name] for name in self.key_names)
+            if len(self.key_names) != 1 or len(view_args) != 1:
                 raise TypeError(
                     f"{self.what}({self.model.__name__}) on endpoint"
                     f" {request.endpoint!r} cannot tell which URL arguments hold"
-                    f" the primary key among {sorted(view_args)!r}: pass url_arg=."
+                    f" the primary key {list(self.key_names)!r} among"
+                    f" {sorted(view_args)!r}: pass url_arg=."
                 )
             return tuple(view_args.values())
         try:

@@ -276,6 +276,26 @@ def test_change_between_check_and_write_is_412_not_lost(
     assert stored(app) == ("other", 2)
 
 
+def test_change_between_check_and_an_unconditional_write_is_409(
+    app: Flask, client: FlaskClient, hooks: Hooks
+) -> None:
+    @app.post("/docs/<int:doc_id>/touch")
+    @Preconditions().exempt
+    def touch(doc_id: int) -> t.Any:
+        found = db.session.get(Doc, doc_id)
+        assert found is not None
+        write_elsewhere(app, "other")
+        found.text = "touched"
+        db.session.commit()
+        return "", 204
+
+    response = client.post("/docs/1/touch")
+    # No condition of the request was false, so not 412 (RFC 9110 §15.5.13).
+    assert response.status_code == 409
+    assert response.mimetype == "application/problem+json"
+    assert stored(app) == ("other", 2)
+
+
 def test_delete_after_a_concurrent_change_is_412(
     app: Flask, client: FlaskClient, hooks: Hooks
 ) -> None:
@@ -508,6 +528,23 @@ def test_versioned_composite_key_from_several_url_arguments(
         db.session.commit()
     assert client.get("/pairs/b/a").headers["ETag"] == etag(1)
     assert client.get("/pairs/a/b").status_code == 404
+
+
+def test_versioned_composite_key_takes_url_arguments_by_name_not_url_order(
+    app: Flask, client: FlaskClient
+) -> None:
+    # The key is (left, right); the URL names them the other way round.
+    @app.get("/mirrored/<right>/<left>")
+    @Preconditions().etag(versioned(Pair))
+    def mirrored(right: str, left: str) -> t.Any:
+        return {}
+
+    with app.app_context():
+        db.session.add(Pair(left="a", right="b"))
+        db.session.commit()
+    response = client.get("/mirrored/b/a")
+    assert response.status_code == 200
+    assert response.headers["ETag"] == etag(1)
 
 
 def test_versioned_url_args_must_cover_the_primary_key() -> None:
