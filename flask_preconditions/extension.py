@@ -481,14 +481,17 @@ def set_new_version(version: t.Any) -> None:
 
 
 def _checked() -> Checked:
-    checked: Checked | None = g.get(_CHECKED_ATTR)
+    checked: tuple[Validators | None, t.Any] | None = g.get(_CHECKED_ATTR)
     if checked is None:
         raise RuntimeError(
             "No precondition was checked for this request. Only views decorated"
             " with @pre.etag or covered by app-wide or blueprint protection have"
             " an expected version, and only for PUT, PATCH and DELETE."
         )
-    return checked
+    current, version = checked
+    if current is None or current.etag is None:
+        return Checked(version, None)
+    return Checked(version, quote_etag(current.etag, current.weak))
 
 
 # -- decorating views -----------------------------------------------------------
@@ -649,7 +652,8 @@ def _before_view(
         if decision.outcome is not Outcome.PROCEED:
             return _answer(decision, current, app, req), current
         if method not in _SAFE_METHODS:
-            setattr(g, _CHECKED_ATTR, _checked_from(current, version))
+            # Kept raw: most views never ask for it.
+            setattr(g, _CHECKED_ATTR, (current, version))
         return None, current
     if method in _SAFE_METHODS:
         # Body hashes need the response: decided in _after_view.
@@ -693,12 +697,6 @@ def _after_view(
 
 
 _UNSET = object()
-
-
-def _checked_from(current: Validators | None, version: t.Any) -> Checked:
-    if current is None or current.etag is None:
-        return Checked(version, None)
-    return Checked(version, quote_etag(current.etag, current.weak))
 
 
 # -- evaluating and answering ---------------------------------------------------
@@ -919,7 +917,7 @@ def _check_against_get(state: _State, app: Flask, req: Request) -> Response | No
     decision = _evaluate(state, req, current)
     if decision.outcome is not Outcome.PROCEED:
         return _answer(decision, current, app, req)
-    setattr(g, _CHECKED_ATTR, _checked_from(current, None))
+    setattr(g, _CHECKED_ATTR, (current, None))
     return None
 
 
