@@ -2,6 +2,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import importlib.util
+import os
+import pathlib
+import sys
 import typing as t
 
 import pytest
@@ -78,3 +82,44 @@ def store() -> Store:
 def etag(version: t.Any, weak: bool = False) -> str:
     """The ETag header value a version function returning ``version`` gives."""
     return quote_etag(etag_for_version(version), weak)
+
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+
+#: The PostgreSQL database the database tests also run on, when given.
+POSTGRES_URL = os.environ.get("PRECONDITIONS_TEST_DATABASE_URL")
+
+
+@pytest.fixture(
+    params=[
+        "sqlite",
+        pytest.param(
+            "postgresql",
+            marks=[
+                pytest.mark.postgres,
+                pytest.mark.skipif(
+                    POSTGRES_URL is None,
+                    reason="PRECONDITIONS_TEST_DATABASE_URL is not set",
+                ),
+            ],
+        ),
+    ]
+)
+def database_url(request: pytest.FixtureRequest, tmp_path: pathlib.Path) -> str:
+    """A fresh SQLite database, and PostgreSQL when a URL is given."""
+    if request.param == "postgresql":
+        assert POSTGRES_URL is not None
+        return POSTGRES_URL
+    return f"sqlite:///{tmp_path / 'test.sqlite3'}"
+
+
+def load_example(relative: str | pathlib.Path) -> t.Any:
+    """Import an example file afresh, as a module of its own."""
+    path = ROOT / relative
+    name = "example_" + "_".join(path.relative_to(ROOT).with_suffix("").parts)
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
 import pathlib
 import re
 import subprocess
@@ -13,6 +12,7 @@ import typing as t
 
 import httpx
 import pytest
+from conftest import load_example
 from werkzeug.http import http_date
 from werkzeug.serving import make_server
 
@@ -40,18 +40,6 @@ EXERCISED = {
     "examples/recipes/smorest.py",
     "examples/recipes/caching.py",
 }
-
-
-def load(relative: str) -> t.Any:
-    """Import an example file afresh, as a module of its own."""
-    path = ROOT / relative
-    name = "example_" + relative.replace("/", "_").removesuffix(".py")
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def run(*args: str, cwd: pathlib.Path) -> subprocess.CompletedProcess[str]:
@@ -231,7 +219,7 @@ def test_cli_page_shows_what_the_audit_prints() -> None:
 
 
 def test_sqlalchemy_recipe_checks_and_writes_conditionally() -> None:
-    recipe = load("examples/recipes/sqlalchemy_model.py")
+    recipe = load_example("examples/recipes/sqlalchemy_model.py")
     app = recipe.create_app()
     with app.app_context():
         recipe.db.session.add(recipe.Note(id=1, text="Buy milk"))
@@ -257,7 +245,7 @@ def test_sqlalchemy_recipe_checks_and_writes_conditionally() -> None:
 def test_sqlalchemy_recipe_refuses_the_loser_of_a_race(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    recipe = load("examples/recipes/sqlalchemy_model.py")
+    recipe = load_example("examples/recipes/sqlalchemy_model.py")
     app = recipe.create_app()
     with app.app_context():
         recipe.db.session.add(recipe.Note(id=1, text="new", version=2))
@@ -275,7 +263,7 @@ def test_sqlalchemy_recipe_refuses_the_loser_of_a_race(
 
 
 def test_sqlalchemy_recipe_deletes_with_if_match() -> None:
-    recipe = load("examples/recipes/sqlalchemy_model.py")
+    recipe = load_example("examples/recipes/sqlalchemy_model.py")
     app = recipe.create_app()
     with app.app_context():
         recipe.db.session.add(recipe.Note(id=1, text="x"))
@@ -288,7 +276,7 @@ def test_sqlalchemy_recipe_deletes_with_if_match() -> None:
 
 
 def test_method_view_recipe_protects_each_method() -> None:
-    client = load("examples/recipes/method_view.py").app.test_client()
+    client = load_example("examples/recipes/method_view.py").app.test_client()
     tag = client.get("/tasks/1").headers["ETag"]
     assert client.put("/tasks/1", json={"title": "x"}).status_code == 428
     saved = client.put("/tasks/1", json={"title": "Ship"}, headers={"If-Match": tag})
@@ -300,7 +288,7 @@ def test_method_view_recipe_protects_each_method() -> None:
 
 
 def test_auth_recipe_answers_401_before_any_precondition() -> None:
-    client = load("examples/recipes/auth_order.py").app.test_client()
+    client = load_example("examples/recipes/auth_order.py").app.test_client()
     stranger = client.get("/documents/plan")
     assert stranger.status_code == 401 and "ETag" not in stranger.headers
     assert client.put("/documents/plan").status_code == 401
@@ -310,7 +298,7 @@ def test_auth_recipe_answers_401_before_any_precondition() -> None:
 
 
 def test_async_recipe_checks_preconditions() -> None:
-    client = load("examples/recipes/async_view.py").app.test_client()
+    client = load_example("examples/recipes/async_view.py").app.test_client()
     read = client.get("/counters/visits")
     assert read.headers["ETag"] == f'"{etag_for_version(0)}"'
     assert client.put("/counters/visits", json={"value": 3}).status_code == 428
@@ -324,7 +312,7 @@ def test_async_recipe_checks_preconditions() -> None:
 
 
 def test_last_modified_recipe_answers_date_conditions() -> None:
-    client = load("examples/recipes/last_modified.py").app.test_client()
+    client = load_example("examples/recipes/last_modified.py").app.test_client()
     read = client.get("/page")
     date = read.headers["Last-Modified"]
     assert date == http_date(dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc))
@@ -338,14 +326,14 @@ def test_last_modified_recipe_answers_date_conditions() -> None:
 
 
 def test_last_modified_recipe_feed_is_weak() -> None:
-    client = load("examples/recipes/last_modified.py").app.test_client()
+    client = load_example("examples/recipes/last_modified.py").app.test_client()
     tag = client.get("/feed").headers["ETag"]
     assert tag.startswith('W/"')
     assert client.get("/feed", headers={"If-None-Match": tag}).status_code == 304
 
 
 def test_caching_recipe_never_serves_an_old_body_with_a_new_etag() -> None:
-    recipe = load("examples/recipes/caching.py")
+    recipe = load_example("examples/recipes/caching.py")
     client = recipe.app.test_client()
     read = client.get("/articles/1")
     assert recipe.cache.get("article/1/v1") is not None
@@ -367,7 +355,7 @@ def test_caching_recipe_never_serves_an_old_body_with_a_new_etag() -> None:
 
 
 def test_smorest_recipe_keeps_problem_details_and_schemas() -> None:
-    recipe = load("examples/recipes/smorest.py")
+    recipe = load_example("examples/recipes/smorest.py")
     client = recipe.app.test_client()
     read = client.get("/pets/1")
     assert read.get_json() == {"name": "Rex"}
@@ -401,7 +389,7 @@ def test_smorest_recipe_keeps_problem_details_and_schemas() -> None:
 @pytest.fixture
 def notes_server() -> t.Iterator[tuple[str, t.Any]]:
     """The quickstart notes app on 127.0.0.1, stopped after the test."""
-    app = load("examples/quickstart/decorated.py").app
+    app = load_example("examples/quickstart/decorated.py").app
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -436,7 +424,7 @@ def interfering(app: t.Any, edit: t.Callable[[t.Any], t.Any], times: int) -> t.A
 def test_retrying_client_keeps_the_other_clients_change(
     notes_server: tuple[str, t.Any], library: str
 ) -> None:
-    recipe = load("examples/recipes/retrying_client.py")
+    recipe = load_example("examples/recipes/retrying_client.py")
     base_url, app = notes_server
     recipe.shout = interfering(app, recipe.shout, times=1)
     function = getattr(recipe, f"shout_with_{library}")
@@ -446,7 +434,7 @@ def test_retrying_client_keeps_the_other_clients_change(
 def test_retrying_client_gives_up_after_its_attempts(
     notes_server: tuple[str, t.Any],
 ) -> None:
-    recipe = load("examples/recipes/retrying_client.py")
+    recipe = load_example("examples/recipes/retrying_client.py")
     base_url, app = notes_server
     edit = interfering(app, recipe.shout, times=3)
     with httpx.Client(base_url=base_url) as client, pytest.raises(recipe.Conflict):

@@ -19,9 +19,6 @@ set (`.ci/run` sets it).
 
 from __future__ import annotations
 
-import os
-import typing as t
-
 import pytest
 
 from examples.notes.app import create_app
@@ -32,34 +29,11 @@ from examples.notes.race import race
 from examples.notes.race import RaceResult
 from examples.notes.server import gunicorn
 
-POSTGRES_URL = os.environ.get("PRECONDITIONS_TEST_DATABASE_URL")
 CLIENTS = 8
 INCREMENTS = 50
 FORGETFUL_WRITES = 20
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(
-    params=[
-        "sqlite",
-        pytest.param(
-            "postgresql",
-            marks=[
-                pytest.mark.postgres,
-                pytest.mark.skipif(
-                    POSTGRES_URL is None,
-                    reason="PRECONDITIONS_TEST_DATABASE_URL is not set",
-                ),
-            ],
-        ),
-    ]
-)
-def database_url(request: pytest.FixtureRequest, tmp_path: t.Any) -> str:
-    if request.param == "postgresql":
-        assert POSTGRES_URL is not None
-        return POSTGRES_URL
-    return f"sqlite:///{tmp_path / 'notes.sqlite3'}"
 
 
 def seed_counter(database_url: str) -> int:

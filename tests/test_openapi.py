@@ -12,6 +12,7 @@ import pytest
 from apispec import APISpec
 from apispec.exceptions import APISpecError
 from apispec_webframeworks.flask import FlaskPlugin
+from conftest import load_example
 from flask import Flask
 from flask.views import MethodView
 from openapi_schema_validator import validate as validate_schema
@@ -23,26 +24,15 @@ from flask_preconditions.openapi import PreconditionsPlugin
 EXAMPLES = pathlib.Path(__file__).parent.parent / "examples"
 
 
-def load(path: pathlib.Path) -> t.Any:
-    """Import an example file as a module of its own."""
-    name = f"example_{path.parent.name}_{path.stem}"
-    module_spec = importlib.util.spec_from_file_location(name, path)
-    assert module_spec is not None and module_spec.loader is not None
-    module = importlib.util.module_from_spec(module_spec)
-    sys.modules[name] = module
-    module_spec.loader.exec_module(module)
-    return module
-
-
-build_spec = load(EXAMPLES / "openapi_spec.py").build_spec
+build_spec = load_example(EXAMPLES / "openapi_spec.py").build_spec
 
 
 def example_apps() -> dict[str, Flask]:
     quickstart = EXAMPLES / "quickstart"
     apps = {
-        "decorated": load(quickstart / "decorated.py").app,
-        "blueprint": load(quickstart / "blueprint.py").create_app(),
-        "app_wide": load(quickstart / "app_wide.py").app,
+        "decorated": load_example(quickstart / "decorated.py").app,
+        "blueprint": load_example(quickstart / "blueprint.py").create_app(),
+        "app_wide": load_example(quickstart / "app_wide.py").app,
     }
     if (EXAMPLES / "notes" / "app.py").exists():
         if str(EXAMPLES.parent) not in sys.path:

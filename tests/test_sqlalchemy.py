@@ -9,7 +9,6 @@ deterministic. The same tests run on PostgreSQL when
 from __future__ import annotations
 
 import datetime as dt
-import os
 import sqlite3
 import typing as t
 
@@ -36,8 +35,6 @@ from flask_preconditions.sqlalchemy import DatabaseBusy
 from flask_preconditions.sqlalchemy import last_modified_of
 from flask_preconditions.sqlalchemy import SQLAlchemyPreconditions
 from flask_preconditions.sqlalchemy import versioned
-
-POSTGRES_URL = os.environ.get("PRECONDITIONS_TEST_DATABASE_URL")
 
 
 class Base(DeclarativeBase):
@@ -80,28 +77,6 @@ class Pair(db.Model):  # type: ignore[name-defined,misc]
 
 def etag(version: int) -> str:
     return quote_etag(etag_for_version(version))
-
-
-@pytest.fixture(
-    params=[
-        "sqlite",
-        pytest.param(
-            "postgresql",
-            marks=[
-                pytest.mark.postgres,
-                pytest.mark.skipif(
-                    POSTGRES_URL is None,
-                    reason="PRECONDITIONS_TEST_DATABASE_URL is not set",
-                ),
-            ],
-        ),
-    ]
-)
-def database_url(request: pytest.FixtureRequest, tmp_path: t.Any) -> str:
-    if request.param == "postgresql":
-        assert POSTGRES_URL is not None
-        return POSTGRES_URL
-    return f"sqlite:///{tmp_path / 'test.sqlite3'}"
 
 
 class Hooks:
