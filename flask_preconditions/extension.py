@@ -676,6 +676,10 @@ def _after_view(
         if spec.uses_functions:
             _set_validators(response, current)
             return response
+        if spec.last_modified is not None:
+            # A body hash stacked with a date function: the date is the
+            # function's, so that If-Modified-Since works on it too.
+            _set_validators(response, _validators_from_functions(spec, app, req)[0])
         return _conditional_body_response(_state(app), app, req, response, spec.weak)
     # The write succeeded: hand the client the new validators so that it can
     # chain edits without another GET. Not for POST: the validators of a 201

@@ -353,3 +353,26 @@ def test_get_that_streams_makes_writes_a_clear_error(
 
     with pytest.raises(RuntimeError, match="'feed'"):
         client.put("/feed", headers={"If-Match": body_etag("x")})
+
+
+def test_date_function_stacked_on_a_body_hash_gives_last_modified(
+    app: Flask, pre: Preconditions, client: FlaskClient
+) -> None:
+    import datetime as dt
+
+    updated = dt.datetime(2024, 1, 1, 12, 0, 0, tzinfo=dt.timezone.utc)
+
+    @app.get("/dated-report")
+    @pre.last_modified(lambda: updated)
+    @pre.etag
+    def dated_report() -> str:
+        return "report"
+
+    response = client.get("/dated-report")
+    assert response.headers["Last-Modified"] == "Mon, 01 Jan 2024 12:00:00 GMT"
+    assert "ETag" in response.headers
+    not_modified = client.get(
+        "/dated-report",
+        headers={"If-Modified-Since": "Mon, 01 Jan 2024 12:00:00 GMT"},
+    )
+    assert not_modified.status_code == 304
