@@ -39,7 +39,7 @@ from .problems import PreconditionFailed
 from .problems import PreconditionHeaderTooLarge
 from .problems import PreconditionRequired
 from .validators import etag_for_body
-from .validators import etag_for_version
+from .validators import etag_for_version_cached
 from .validators import to_last_modified
 
 if t.TYPE_CHECKING:
@@ -605,7 +605,7 @@ def _validators_from_functions(
         if version is None:
             return None, None
         try:
-            etag = etag_for_version(version)
+            etag = etag_for_version_cached(version)
         except TypeError as e:
             raise TypeError(
                 f"The version function of endpoint {req.endpoint!r}"
@@ -695,7 +695,7 @@ def _after_view(
         elif new_version is None:
             new = None
         else:
-            new = Validators(etag_for_version(new_version), spec.weak)
+            new = Validators(etag_for_version_cached(new_version), spec.weak)
         _set_validators(response, new)
     return response
 

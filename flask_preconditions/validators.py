@@ -8,6 +8,7 @@ lets many workers behind a load balancer agree on a resource's validator.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 import typing as t
@@ -58,6 +59,21 @@ def etag_for_version(version: t.Any) -> str:
             ) from None
         data = b"j:" + text.encode("utf-8", "surrogatepass")
     return _digest(data)
+
+
+# Versions repeat (every read of an unchanged resource asks for the same tag),
+# so the tags of exact int and str versions are kept, a bounded number of them.
+# Other types are computed each time: bool equals int (1 == True) and other
+# values may be unhashable.
+_cached_etag = functools.lru_cache(maxsize=4096)(etag_for_version)
+
+
+def etag_for_version_cached(version: t.Any) -> str:
+    """:func:`etag_for_version`, remembered for ``int`` and ``str`` versions."""
+    kind = type(version)
+    if kind is int or kind is str:
+        return _cached_etag(version)
+    return etag_for_version(version)
 
 
 def etag_for_body(body: bytes) -> str:

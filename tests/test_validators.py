@@ -163,3 +163,24 @@ def test_to_last_modified_rejects_other_types_with_a_clear_message(
 ) -> None:
     with pytest.raises(TypeError, match="must return a datetime, a date or None"):
         to_last_modified(value)
+
+
+@pytest.mark.parametrize(
+    "versions", [(1, True), (0, False), (1, "1"), ("a", b"a")], ids=repr
+)
+def test_remembered_tags_keep_equal_values_of_other_types_apart(
+    versions: tuple[t.Any, t.Any],
+) -> None:
+    from flask_preconditions.validators import etag_for_version_cached
+
+    first, second = versions
+    # Remembering 1 first must not hand its tag to True (1 == True in Python).
+    assert etag_for_version_cached(first) == etag_for_version(first)
+    assert etag_for_version_cached(second) == etag_for_version(second)
+    assert etag_for_version_cached(first) != etag_for_version_cached(second)
+
+
+def test_remembered_tags_accept_unhashable_versions() -> None:
+    from flask_preconditions.validators import etag_for_version_cached
+
+    assert etag_for_version_cached({"a": [1]}) == etag_for_version({"a": [1]})
