@@ -38,13 +38,6 @@ class HeaderLookup(t.Protocol):
     def get(self, key: str, /) -> str | None: ...
 
 
-PRECONDITION_HEADERS = (
-    "If-Match",
-    "If-None-Match",
-    "If-Modified-Since",
-    "If-Unmodified-Since",
-)
-
 # RFC 9110 §8.8.3: entity-tag = [ W/ ] DQUOTE *etagc DQUOTE, and §5.6.1 lists
 # that may contain empty elements. Werkzeug's parse_etags is quadratic on some
 # malformed input (measured: 6 KB of '"a"x, ' takes 70 ms, 96 KB 14 s), so a
@@ -57,7 +50,6 @@ _ENTITY_TAG_LIST = re.compile(
     r"(?:[ \t]*,)*[ \t]*"
 )
 
-# RFC 9110 §5.6.7: day-name "," in IMF-fixdate, day-name-l "," in rfc850-date.
 # RFC 9110 §5.6.7: the three forms of HTTP-date, names case-sensitive. Werkzeug
 # (through email.utils) also reads lists of dates, numeric zones and trailing
 # text, which §13.1.3 and §13.1.4 say must be ignored; a value is checked
