@@ -376,3 +376,23 @@ def test_date_function_stacked_on_a_body_hash_gives_last_modified(
         headers={"If-Modified-Since": "Mon, 01 Jan 2024 12:00:00 GMT"},
     )
     assert not_modified.status_code == 304
+
+
+def test_internal_get_is_marked_in_its_environ(
+    app: Flask, pre: Preconditions, client: FlaskClient
+) -> None:
+    seen: list[tuple[str, t.Any]] = []
+
+    @app.before_request
+    def record() -> None:
+        seen.append(
+            (request.method, request.environ.get("flask_preconditions.internal_get"))
+        )
+
+    @app.route("/marked", methods=["GET", "PUT"])
+    @pre.etag
+    def marked() -> str:
+        return "body"
+
+    client.put("/marked", headers={"If-Match": '"x"'})
+    assert seen == [("PUT", None), ("GET", True)]
