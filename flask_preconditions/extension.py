@@ -317,13 +317,16 @@ class Preconditions:
         version, and 304, 412 and 428 are decided before the view runs::
 
             @app.route("/notes/<int:note_id>", methods=["GET", "PUT", "DELETE"])
-            @pre.etag(lambda note_id: db.session.get(Note, note_id).version)
+            @pre.etag(lambda note_id: note_versions.get(note_id))
             def note(note_id): ...
 
         The function is called with the view's URL arguments and returns the
         current version (``int``, ``str``, ``bytes`` or any JSON-serialisable
-        value), or ``None`` when the resource does not exist. It is called again
-        after a successful write, so the response carries the new ``ETag``.
+        value), or ``None`` when the resource does not exist. After a successful
+        PUT or PATCH it is called again, unless the view called
+        :func:`set_new_version`, so that the response carries the new
+        ``ETag``. With SQLAlchemy, ``versioned(Note)`` of
+        :mod:`flask_preconditions.sqlalchemy` is such a function.
 
         Without a function, GET and HEAD responses get a strong entity-tag
         computed from their body, and PUT, PATCH and DELETE are checked against
@@ -437,7 +440,8 @@ def expected_version() -> t.Any:
             raise PreconditionFailed()
 
     Returns ``None`` when the request creates the resource (``If-None-Match:
-    *`` on an absent resource).
+    *`` on an absent resource), and when the entity-tag came from the body of
+    a GET rather than from a version function (use :func:`expected_etag`).
 
     :raise RuntimeError: no precondition was checked for this request.
 
@@ -449,7 +453,8 @@ def expected_version() -> t.Any:
 def expected_etag() -> str | None:
     """The quoted entity-tag the current request was checked against.
 
-    ``None`` when the request creates the resource.
+    ``None`` when the request creates the resource, and when an
+    ``If-Match: *`` write passed on a resource without an entity-tag.
 
     :raise RuntimeError: no precondition was checked for this request.
 

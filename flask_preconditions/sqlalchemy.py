@@ -12,14 +12,16 @@ the easy path:
   so SQLAlchemy's versioned ``UPDATE … WHERE version = :checked`` makes the
   check and the write one atomic step.
 - :class:`SQLAlchemyPreconditions` turns the :exc:`~sqlalchemy.orm.exc.StaleDataError`
-  of a write that lost that race into a 412 problem response, and a busy
-  database into a 503 that the client may retry.
+  of a write that lost that race into a 412 problem response (409 for a write
+  that sent no precondition), and a busy database into a 503 that the client
+  may retry.
 - :func:`conditional_update` and :func:`conditional_delete` are the same
   compare-and-swap for Core tables and bulk statements.
 
 Install it with the ``sqlalchemy`` extra: ``pip install
 flask-preconditions[sqlalchemy]``. SQLAlchemy 2.x and Flask-SQLAlchemy 3.x are
-supported; Flask-SQLAlchemy is optional.
+supported; the extra installs both, and your code need not use
+Flask-SQLAlchemy.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ from werkzeug.exceptions import ServiceUnavailable
 from werkzeug.wrappers import Response
 
 from .extension import expected_version
+from .extension import set_new_version
 from .problems import PreconditionFailed
 from .problems import ProblemDetailsMixin
 
@@ -56,6 +59,7 @@ __all__ = [
     "DatabaseBusy",
     "SQLAlchemyPreconditions",
     "VersionFunction",
+    "WriteConflict",
     "conditional_delete",
     "conditional_update",
     "last_modified_of",
@@ -138,7 +142,9 @@ class SQLAlchemyPreconditions:
     - :exc:`~sqlalchemy.orm.exc.StaleDataError`, raised by a versioned
       ``UPDATE`` or ``DELETE`` that matched no row because another request
       changed the row after this one was checked, into
-      :class:`~flask_preconditions.PreconditionFailed` (412);
+      :class:`~flask_preconditions.PreconditionFailed` (412), or
+      :class:`WriteConflict` (409) when the request sent no precondition
+      header;
     - a busy database (SQLite's "database is locked" after its busy timeout,
       PostgreSQL's serialization failures and deadlocks) into
       :class:`DatabaseBusy` (503 with ``Retry-After``).
@@ -473,8 +479,9 @@ def versioned(
     :param model: a mapped class with ``version_id_col`` in its mapper
         arguments.
     :param url_arg: the URL argument (or, for a composite key, arguments in
-        primary key order) holding the primary key. By default the route's
-        arguments, which must then be as many as the key's columns.
+        primary key order) holding the primary key. By default the URL
+        arguments named like the primary key's attributes, in any order in
+        the URL; for a one-column key, also the route's only argument.
     :param session: the session to load with; by default the one given to
         :class:`SQLAlchemyPreconditions`, else Flask-SQLAlchemy's.
     :raise TypeError: the model is not mapped or has no version column.
@@ -712,7 +719,9 @@ def conditional_update(
         :func:`~flask_preconditions.expected_version`.
     :param new_version: the version to store; by default ``expected + 1``,
         which needs an integer version.
-    :return: the new version.
+    :return: the new version, also given to
+        :func:`~flask_preconditions.set_new_version` when called in a request,
+        so that the response's ``ETag`` names this write.
     :raise PreconditionFailed: the row no longer has the expected version.
 
     .. versionadded:: 0.1
@@ -738,6 +747,9 @@ def conditional_update(
             " request's preconditions were checked, so nothing was written."
             f" {PreconditionFailed.description}"
         )
+    if has_request_context():
+        # The response's ETag names this write, not a later one.
+        set_new_version(new_version)
     return new_version
 
 

@@ -558,6 +558,36 @@ def cas_app(app: Flask) -> Flask:
     return app
 
 
+def test_conditional_update_names_its_own_write_in_the_etag(
+    app: Flask, client: FlaskClient
+) -> None:
+    table = Doc.__table__
+
+    def doc_version(doc_id: int) -> int | None:
+        return t.cast(
+            "int | None",
+            db.session.scalar(sa.select(table.c.version).where(table.c.id == doc_id)),
+        )
+
+    @app.put("/plain-cas/<int:doc_id>")
+    @Preconditions().etag(doc_version)
+    def plain_cas(doc_id: int) -> t.Any:
+        conditional_update(
+            db.session, table, {"id": doc_id}, {"text": request.json["text"]}
+        )
+        db.session.commit()
+        # Another request writes before this response is sent.
+        write_elsewhere(app, "later")
+        return "", 204
+
+    response = client.put(
+        "/plain-cas/1", json={"text": "mine"}, headers={"If-Match": etag(1)}
+    )
+    assert response.status_code == 204
+    assert response.headers["ETag"] == etag(2)
+    assert stored(app) == ("later", 3)
+
+
 def test_conditional_update_writes_when_version_unchanged(
     cas_app: Flask,
 ) -> None:

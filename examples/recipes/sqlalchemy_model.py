@@ -15,6 +15,7 @@ from sqlalchemy.orm import mapped_column
 from flask_preconditions import expected_version
 from flask_preconditions import PreconditionFailed
 from flask_preconditions import Preconditions
+from flask_preconditions import set_new_version
 
 db = SQLAlchemy()
 pre = Preconditions(app_wide=False)
@@ -63,4 +64,6 @@ def note(note_id):
     db.session.commit()
     if request.method == "DELETE":
         return "", 204
+    # The response's ETag names this write, even if another follows at once.
+    set_new_version(expected_version() + 1)
     return {"text": request.get_json()["text"]}
