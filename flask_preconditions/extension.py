@@ -218,6 +218,12 @@ class Preconditions:
         hooks that do app-wide protection. One extension object may serve
         several applications.
         """
+        if EXTENSION_NAME in app.extensions:
+            # A second set of hooks would check every write twice.
+            raise RuntimeError(
+                "flask-preconditions is already initialised on this application;"
+                " call init_app once per application."
+            )
         app.config.setdefault("PRECONDITIONS_APP_WIDE", True)
         app.config.setdefault(
             "PRECONDITIONS_REQUIRED_METHODS", sorted(DEFAULT_REQUIRED_METHODS)

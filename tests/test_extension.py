@@ -890,3 +890,8 @@ def test_bare_etag_with_weak_gives_weak_body_tags(
         "/weak-report", headers={"If-None-Match": response.headers["ETag"]}
     )
     assert again.status_code == 304
+
+
+def test_initialising_an_app_twice_is_a_clear_error(app: Flask) -> None:
+    with pytest.raises(RuntimeError, match="already initialised"):
+        Preconditions(app)
