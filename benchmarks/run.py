@@ -94,6 +94,7 @@ class Report:
         self.machine = machine()
         self.hostile: list[hostile.Case] = []
         self.server: dict[str, t.Any] = {}
+        self.notes_server: dict[str, t.Any] = {}
         self.profiles: dict[str, list[harness.ProfileLine]] = {}
 
     def ratio(self, name: str, versus: str | None = None) -> float:
@@ -289,6 +290,17 @@ def print_report(report: Report) -> None:
                 server_rows(report),
             )
         )
+    if report.notes_server:
+        print(
+            "\nThe notes example app (examples/notes, SQLite) under gunicorn"
+            " (2 sync workers), requests per second:"
+        )
+        print(
+            _table(
+                ["scenario", "req/s", "ratio to notes_200", "requests"],
+                notes_server_rows(report),
+            )
+        )
     for name, lines in report.profiles.items():
         print(f"\nWhere {name} spends more than its baseline (cProfile, µs/request):")
         print(profile_text(lines))
@@ -311,6 +323,15 @@ def print_report(report: Report) -> None:
 def server_rows(report: Report) -> list[list[str]]:
     results = report.server
     base = results["bare_200"].per_second
+    return [
+        [name, f"{r.per_second:.0f}", f"{r.per_second / base:.2f}x", str(r.requests)]
+        for name, r in results.items()
+    ]
+
+
+def notes_server_rows(report: Report) -> list[list[str]]:
+    results = report.notes_server
+    base = results["notes_200"].per_second
     return [
         [name, f"{r.per_second:.0f}", f"{r.per_second / base:.2f}x", str(r.requests)]
         for name, r in results.items()
@@ -404,6 +425,18 @@ def rst(report: Report) -> str:
         lines += _rst_table(
             ["scenario", "requests/s", "ratio to bare_200", "requests"],
             server_rows(report),
+        )
+    if report.notes_server:
+        lines += [
+            "The notes example app (``examples/notes``, SQLite in WAL mode,"
+            " ``versioned()`` and ``last_modified_of()``) under gunicorn, 2 sync"
+            " workers, the same client: a GET, a conditional GET answered 304,"
+            " and a PUT with ``If-Match`` chained on the previous response:",
+            "",
+        ]
+        lines += _rst_table(
+            ["scenario", "requests/s", "ratio to notes_200", "requests"],
+            notes_server_rows(report),
         )
     verdicts = report.verdicts()
     met = sum(ok for _, ok in verdicts)
@@ -616,6 +649,11 @@ def main(argv: list[str] | None = None) -> int:
             rounds=2 if args.quick else 3, requests=400 if args.quick else 1600
         )
         report.failures += server.failures(report.server)
+        print("gunicorn, the notes example ...", flush=True)
+        report.notes_server = server.run_notes(
+            rounds=2 if args.quick else 3, requests=400 if args.quick else 1600
+        )
+        report.failures += server.failures(report.notes_server)
     else:
         report.skipped.append("the gunicorn part (--server to run it)")
 
