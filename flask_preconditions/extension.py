@@ -113,6 +113,8 @@ class ResourceSpec:
     last_modified: t.Callable[..., t.Any] | None = None
     #: Whether the entity-tag is computed from the GET response body.
     body: bool = False
+    #: Representation headers that GET, HEAD and early 304 responses carry.
+    headers: tuple[tuple[str, str], ...] = ()
 
     @property
     def uses_functions(self) -> bool:
@@ -302,12 +304,32 @@ class Preconditions:
 
     @t.overload
     def etag(
-        self, func: t.Callable[..., t.Any], /, *, weak: bool
+        self,
+        func: t.Callable[..., t.Any],
+        /,
+        *,
+        weak: bool,
+        headers: t.Mapping[str, str] | None = None,
     ) -> t.Callable[[F], F]: ...
 
     @t.overload
     def etag(
-        self, func: None = None, /, *, weak: bool = False
+        self,
+        func: t.Callable[..., t.Any],
+        /,
+        *,
+        weak: bool | None = None,
+        headers: t.Mapping[str, str],
+    ) -> t.Callable[[F], F]: ...
+
+    @t.overload
+    def etag(
+        self,
+        func: None = None,
+        /,
+        *,
+        weak: bool = False,
+        headers: t.Mapping[str, str] | None = None,
     ) -> t.Callable[[F], F]: ...
 
     def etag(
@@ -316,6 +338,7 @@ class Preconditions:
         /,
         *,
         weak: bool | None = None,
+        headers: t.Mapping[str, str] | None = None,
     ) -> t.Any:
         """Give a view's resource an entity-tag and check preconditions on it.
 
@@ -349,17 +372,34 @@ class Preconditions:
         :param weak: make weak entity-tags from the version. Weak tags never
             satisfy ``If-Match`` (RFC 9110 §13.1.1): use them only where clients
             write with ``If-Unmodified-Since`` or do not write at all.
+        :param headers: headers of the representation, such as
+            ``Cache-Control`` and ``Vary``, that GET and HEAD responses carry
+            (where the view did not set them) and that 304 responses decided
+            before the view runs carry too, as RFC 9110 §15.4.5 requires::
+
+                @pre.etag(note_version, headers={"Cache-Control": "no-cache"})
         """
+        header_items = _header_items(headers)
         if func is None:
             return functools.partial(
-                _decorate, version=None, weak=bool(weak), body=True
+                _decorate,
+                version=None,
+                weak=bool(weak),
+                body=True,
+                headers=header_items,
             )
         if not callable(func):
             raise TypeError(
                 f"etag() takes a version function, not {type(func).__name__!r}."
             )
-        if weak is not None:
-            return functools.partial(_decorate, version=func, weak=weak, body=False)
+        if weak is not None or headers is not None:
+            return functools.partial(
+                _decorate,
+                version=func,
+                weak=bool(weak),
+                body=False,
+                headers=header_items,
+            )
         return _lazy_etag(func)
 
     def last_modified(self, func: t.Callable[..., t.Any]) -> t.Callable[[F], F]:
@@ -491,6 +531,12 @@ def set_new_version(version: t.Any) -> None:
     setattr(g, _NEW_VERSION_ATTR, version)
 
 
+def _add_headers(response: Response, headers: tuple[tuple[str, str], ...]) -> None:
+    for name, value in headers:
+        if _header_value(response.headers, name) is None:
+            response.headers[name] = value
+
+
 def _checked() -> Checked:
     checked: tuple[Validators | None, t.Any] | None = g.get(_CHECKED_ATTR)
     if checked is None:
@@ -537,8 +583,28 @@ def _decorate_last_modified(view: F, *, func: t.Callable[..., t.Any]) -> F:
     return decorated
 
 
+def _header_items(
+    headers: t.Mapping[str, str] | None,
+) -> tuple[tuple[str, str], ...]:
+    if headers is None:
+        return ()
+    items = tuple(dict(headers).items())
+    for name, value in items:
+        if not isinstance(name, str) or not isinstance(value, str):
+            raise TypeError(
+                f"etag(headers=...) takes names and values that are strings, not"
+                f" {name!r}: {value!r}."
+            )
+    return items
+
+
 def _decorate(
-    view: F, *, version: t.Callable[..., t.Any] | None, weak: bool, body: bool
+    view: F,
+    *,
+    version: t.Callable[..., t.Any] | None,
+    weak: bool,
+    body: bool,
+    headers: tuple[tuple[str, str], ...] = (),
 ) -> F:
     if not callable(view):
         raise TypeError(f"Only views can be decorated, not {type(view).__name__!r}.")
@@ -549,8 +615,10 @@ def _decorate(
             spec.version = version
             spec.body = False
         spec.weak = weak
+        if headers:
+            spec.headers = headers
         return view
-    spec = ResourceSpec(version=version, weak=weak, body=body)
+    spec = ResourceSpec(version=version, weak=weak, body=body, headers=headers)
 
     if inspect.iscoroutinefunction(view):
 
@@ -661,7 +729,11 @@ def _before_view(
             return None, current
         decision = _evaluate(state, req, current)
         if decision.outcome is not Outcome.PROCEED:
-            return _answer(decision, current, app, req), current
+            early = _answer(decision, current, app, req)
+            if decision.outcome is Outcome.NOT_MODIFIED:
+                # What the 200 would have carried (RFC 9110 §15.4.5).
+                _add_headers(early, spec.headers)
+            return early, current
         if method not in _SAFE_METHODS:
             # Kept raw: most views never ask for it.
             setattr(g, _CHECKED_ATTR, (current, version))
@@ -684,6 +756,7 @@ def _after_view(
         return response
     method = req.method
     if method in _SAFE_METHODS:
+        _add_headers(response, spec.headers)
         if spec.uses_functions:
             _set_validators(response, current)
             return response

@@ -396,3 +396,20 @@ def test_internal_get_is_marked_in_its_environ(
 
     client.put("/marked", headers={"If-Match": '"x"'})
     assert seen == [("PUT", None), ("GET", True)]
+
+
+def test_body_hash_304_keeps_the_declared_headers(
+    app: Flask, pre: Preconditions, client: FlaskClient
+) -> None:
+    @app.get("/declared-report")
+    @pre.etag(headers={"Cache-Control": "no-cache"})
+    def declared_report() -> str:
+        return "report"
+
+    first = client.get("/declared-report")
+    assert first.headers["Cache-Control"] == "no-cache"
+    again = client.get(
+        "/declared-report", headers={"If-None-Match": first.headers["ETag"]}
+    )
+    assert again.status_code == 304
+    assert again.headers["Cache-Control"] == "no-cache"

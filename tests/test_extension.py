@@ -895,3 +895,69 @@ def test_bare_etag_with_weak_gives_weak_body_tags(
 def test_initialising_an_app_twice_is_a_clear_error(app: Flask) -> None:
     with pytest.raises(RuntimeError, match="already initialised"):
         Preconditions(app)
+
+
+# -- representation headers on early 304s (RFC 9110 §15.4.5) --
+
+
+@pytest.fixture
+def cached_notes(app: Flask, pre: Preconditions, store: Store) -> Store:
+    @app.route("/cached/<int:note_id>", methods=["GET", "PUT"])
+    @pre.etag(
+        store.version,
+        headers={"Cache-Control": "private, no-cache", "Vary": "Authorization"},
+    )
+    def cached(note_id: int) -> t.Any:
+        store.view_calls += 1
+        if request.method == "PUT":
+            store.write("PUT", note_id, request.get_data(as_text=True))
+            return "", 204
+        return {"text": store.notes[note_id].text}
+
+    return store
+
+
+def test_declared_headers_are_on_the_200(
+    cached_notes: Store, client: FlaskClient
+) -> None:
+    response = client.get("/cached/1")
+    assert response.headers["Cache-Control"] == "private, no-cache"
+    assert response.headers["Vary"] == "Authorization"
+
+
+def test_early_304_carries_the_declared_headers_of_the_200(
+    cached_notes: Store, client: FlaskClient
+) -> None:
+    response = client.get("/cached/1", headers={"If-None-Match": etag(1)})
+    assert response.status_code == 304
+    assert cached_notes.view_calls == 0
+    assert response.headers["Cache-Control"] == "private, no-cache"
+    assert response.headers["Vary"] == "Authorization"
+    assert response.headers["ETag"] == etag(1)
+
+
+def test_declared_headers_are_not_put_on_writes_or_refusals(
+    cached_notes: Store, client: FlaskClient
+) -> None:
+    written = client.put("/cached/1", data="new", headers={"If-Match": etag(1)})
+    refused = client.put("/cached/1", data="new")
+    assert written.status_code == 204
+    assert refused.status_code == 428
+    assert "Cache-Control" not in written.headers
+    assert "Vary" not in refused.headers
+
+
+def test_a_header_the_view_sets_wins_over_the_declared_one(
+    app: Flask, pre: Preconditions, store: Store, client: FlaskClient
+) -> None:
+    @app.get("/own/<int:note_id>")
+    @pre.etag(store.version, headers={"Cache-Control": "no-cache"})
+    def own(note_id: int) -> t.Any:
+        return "text", 200, {"Cache-Control": "max-age=60"}
+
+    assert client.get("/own/1").headers["Cache-Control"] == "max-age=60"
+
+
+def test_declared_headers_must_be_strings(pre: Preconditions, store: Store) -> None:
+    with pytest.raises(TypeError, match="strings"):
+        pre.etag(store.version, headers={"Max-Forwards": 3})  # type: ignore[dict-item]
