@@ -106,7 +106,8 @@ class PreconditionsPlugin(BasePlugin):
 
     - GET and HEAD: the ``If-None-Match`` (and, with a last-modified function,
       ``If-Modified-Since``) parameters, the ``ETag`` header of 2xx responses
-      and the 304 response.
+      and the 304 response, with the headers declared by
+      ``pre.etag(..., headers=...)`` on both.
     - Writes: ``If-Match`` (and ``If-Unmodified-Since`` with a last-modified
       function), ``If-None-Match`` for PUT (``*`` creates), the 412 response,
       the 428 response for methods in ``PRECONDITIONS_REQUIRED_METHODS``, and
@@ -234,7 +235,8 @@ class PreconditionsPlugin(BasePlugin):
                 isinstance(mode, ResourceSpec) and mode.last_modified is not None
             )
             if upper in ("GET", "HEAD"):
-                _document_read(operation, has_dates)
+                declared = mode.headers if isinstance(mode, ResourceSpec) else ()
+                _document_read(operation, has_dates, declared)
             else:
                 _document_write(
                     operation,
@@ -269,12 +271,39 @@ def _add_etag_headers(operation: dict[str, t.Any], has_dates: bool) -> None:
                 headers.setdefault("Last-Modified", LAST_MODIFIED_HEADER)
 
 
-def _document_read(operation: dict[str, t.Any], has_dates: bool) -> None:
+def _document_read(
+    operation: dict[str, t.Any],
+    has_dates: bool,
+    declared: tuple[tuple[str, str], ...] = (),
+) -> None:
     _add_parameters(operation, IF_NONE_MATCH)
     if has_dates:
         _add_parameters(operation, IF_MODIFIED_SINCE)
     _add_etag_headers(operation, has_dates)
-    operation.setdefault("responses", {}).setdefault("304", NOT_MODIFIED)
+    responses = operation.setdefault("responses", {})
+    if not declared:
+        responses.setdefault("304", NOT_MODIFIED)
+        return
+    # Headers declared with pre.etag(headers=...) are on the 2xx and on the
+    # 304, so this operation's 304 is its own rather than the shared one.
+    documented = {
+        name: {"description": f"Sent as {value!r}.", "schema": {"type": "string"}}
+        for name, value in declared
+    }
+    for code, response in responses.items():
+        if str(code).startswith("2") and isinstance(response, dict):
+            for name, header in documented.items():
+                response.setdefault("headers", {}).setdefault(name, header)
+    not_modified_headers: dict[str, t.Any] = {"ETag": ETAG_HEADER}
+    if has_dates:
+        not_modified_headers["Last-Modified"] = LAST_MODIFIED_HEADER
+    responses.setdefault(
+        "304",
+        {
+            "description": "Not Modified: the client's copy is current.",
+            "headers": {**not_modified_headers, **documented},
+        },
+    )
 
 
 def _document_write(

@@ -230,3 +230,20 @@ def test_a_view_not_on_the_app_is_a_clear_error() -> None:
     api = APISpec("Test", "1", "3.1.0", plugins=[PreconditionsPlugin(app)])
     with pytest.raises(APISpecError, match="not registered"):
         api.path("/x", view=lambda: None, operations=_operations(["get"]))
+
+
+def test_declared_headers_are_documented_on_the_200_and_the_304() -> None:
+    app = Flask(__name__)
+    pre = Preconditions(app, app_wide=False)
+
+    @app.get("/cached/<int:note_id>")
+    @pre.etag(lambda note_id: 1, headers={"Cache-Control": "no-cache"})
+    def cached(note_id: int) -> dict[str, str]:
+        return {}
+
+    document = build_spec(app).to_dict()
+    validate(document)
+    get = document["paths"]["/cached/{note_id}"]["get"]
+    assert "Cache-Control" in get["responses"]["200"]["headers"]
+    not_modified = get["responses"]["304"]
+    assert set(not_modified["headers"]) == {"ETag", "Cache-Control"}
