@@ -60,7 +60,7 @@ _MONTH = "(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
 _TIME = "[0-9]{2}:[0-9]{2}:[0-9]{2}"
 _HTTP_DATE = re.compile(
     rf"{_DAY}, [0-9]{{2}} {_MONTH} [0-9]{{4}} {_TIME} GMT"
-    rf"|{_DAY_LONG}, [0-9]{{2}}-{_MONTH}-[0-9]{{2}} {_TIME} GMT"
+    rf"|{_DAY_LONG}, [0-9]{{2}}-{_MONTH}-(?P<short_year>[0-9]{{2}}) {_TIME} GMT"
     rf"|{_DAY} {_MONTH} (?:[0-9]{{2}}| [0-9]) {_TIME} [0-9]{{4}}"
 )
 
@@ -171,9 +171,27 @@ def parse_http_date(value: str) -> dt.datetime | None:
     .. versionadded:: 0.1
     """
     value = value.strip(" \t")
-    if _HTTP_DATE.fullmatch(value) is None:
+    match = _HTTP_DATE.fullmatch(value)
+    if match is None:
         return None
-    return parse_date(value)
+    date = parse_date(value)
+    if date is not None and match["short_year"] is not None:
+        date = _rfc850_century(date)
+    return date
+
+
+def _rfc850_century(date: dt.datetime) -> dt.datetime:
+    # RFC 9110 §5.6.7: a two-digit year that would be more than 50 years in the
+    # future is the most recent past year with those digits. email.utils puts
+    # 69 to 99 in the 1900s and the rest in the 2000s instead.
+    now = dt.datetime.now(dt.timezone.utc)
+    year = now.year - now.year % 100 + date.year % 100
+    if year > now.year + 50:
+        year -= 100
+    try:
+        return date.replace(year=year)
+    except ValueError:  # 29 February of a year that has none
+        return date.replace(year=year, day=28)
 
 
 def _header(headers: HeaderLookup, name: str) -> str | None:

@@ -1028,3 +1028,14 @@ def test_13_1_4_if_unmodified_since_with_trailing_text_does_not_satisfy_428() ->
     far_future = "Fri, 31 Dec 9999 23:59:59 GMT junk"
     decision = evaluate("PUT", {"If-Unmodified-Since": far_future}, CURRENT)
     assert decision.outcome is Outcome.PRECONDITION_REQUIRED
+
+
+def test_5_6_7_a_two_digit_year_is_never_more_than_50_years_ahead() -> None:
+    this_year = dt.datetime.now(UTC).year
+    ahead = (this_year + 50) % 100  # exactly 50 years ahead: kept in the future
+    beyond = (this_year + 51) % 100  # 51 years ahead: the past century
+    read_ahead = parse_http_date(f"Monday, 01-Jan-{ahead:02d} 00:00:00 GMT")
+    read_beyond = parse_http_date(f"Monday, 01-Jan-{beyond:02d} 00:00:00 GMT")
+    assert read_ahead is not None and read_beyond is not None
+    assert read_ahead.year == this_year + 50
+    assert read_beyond.year == this_year + 51 - 100
