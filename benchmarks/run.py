@@ -287,7 +287,7 @@ def print_report(report: Report) -> None:
         print(
             _table(
                 ["scenario", "req/s", "ratio to bare_200", "requests"],
-                server_rows(report),
+                server_rows(report.server, "bare_200"),
             )
         )
     if report.notes_server:
@@ -298,7 +298,7 @@ def print_report(report: Report) -> None:
         print(
             _table(
                 ["scenario", "req/s", "ratio to notes_200", "requests"],
-                notes_server_rows(report),
+                server_rows(report.notes_server, "notes_200"),
             )
         )
     for name, lines in report.profiles.items():
@@ -320,18 +320,8 @@ def print_report(report: Report) -> None:
         print("Every response was checked and correct.")
 
 
-def server_rows(report: Report) -> list[list[str]]:
-    results = report.server
-    base = results["bare_200"].per_second
-    return [
-        [name, f"{r.per_second:.0f}", f"{r.per_second / base:.2f}x", str(r.requests)]
-        for name, r in results.items()
-    ]
-
-
-def notes_server_rows(report: Report) -> list[list[str]]:
-    results = report.notes_server
-    base = results["notes_200"].per_second
+def server_rows(results: dict[str, t.Any], baseline: str) -> list[list[str]]:
+    base = results[baseline].per_second
     return [
         [name, f"{r.per_second:.0f}", f"{r.per_second / base:.2f}x", str(r.requests)]
         for name, r in results.items()
@@ -424,7 +414,7 @@ def rst(report: Report) -> str:
         ]
         lines += _rst_table(
             ["scenario", "requests/s", "ratio to bare_200", "requests"],
-            server_rows(report),
+            server_rows(report.server, "bare_200"),
         )
     if report.notes_server:
         lines += [
@@ -436,7 +426,7 @@ def rst(report: Report) -> str:
         ]
         lines += _rst_table(
             ["scenario", "requests/s", "ratio to notes_200", "requests"],
-            notes_server_rows(report),
+            server_rows(report.notes_server, "notes_200"),
         )
     verdicts = report.verdicts()
     met = sum(ok for _, ok in verdicts)

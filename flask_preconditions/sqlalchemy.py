@@ -45,6 +45,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import ServiceUnavailable
 from werkzeug.wrappers import Response
 
+from .extension import _has_preconditions
 from .extension import expected_version
 from .extension import set_new_version
 from .problems import PreconditionFailed
@@ -212,17 +213,9 @@ class WriteConflict(ProblemDetailsMixin, exceptions.Conflict):
     )
 
 
-_PRECONDITION_KEYS = (
-    "HTTP_IF_MATCH",
-    "HTTP_IF_NONE_MATCH",
-    "HTTP_IF_MODIFIED_SINCE",
-    "HTTP_IF_UNMODIFIED_SINCE",
-)
-
-
 def _stale_data(error: StaleDataError) -> t.Any:
     _rollback()
-    if not any(key in request.environ for key in _PRECONDITION_KEYS):
+    if not _has_preconditions(request.environ):
         return _http_error(WriteConflict())
     return _http_error(
         PreconditionFailed(
