@@ -12,8 +12,8 @@ import typing as t
 from .conditions import Decision
 from .conditions import evaluate
 from .conditions import Outcome
-from .conditions import parse_entity_tags
 from .conditions import Validators
+from .headers import parse_entity_tags
 from .problems import PreconditionFailed
 from .problems import PreconditionHeaderTooLarge
 from .problems import PreconditionRequired

@@ -15,12 +15,13 @@ from hypothesis import strategies as st
 from werkzeug.datastructures import Headers
 
 from flask_preconditions import conditions
+from flask_preconditions import headers
 from flask_preconditions.conditions import Decision
 from flask_preconditions.conditions import evaluate
 from flask_preconditions.conditions import Outcome
-from flask_preconditions.conditions import parse_entity_tags
-from flask_preconditions.conditions import parse_http_date
 from flask_preconditions.conditions import Validators
+from flask_preconditions.headers import parse_entity_tags
+from flask_preconditions.headers import parse_http_date
 
 UTC = dt.timezone.utc
 LAST_MODIFIED = dt.datetime(2024, 1, 1, 12, 0, 0, tzinfo=UTC)
@@ -714,7 +715,7 @@ def test_parse_entity_tags_rejects_werkzeug_quadratic_pattern_without_werkzeug(
     def refuse(value: str) -> t.NoReturn:
         raise AssertionError("parse_etags reached with a malformed value")
 
-    monkeypatch.setattr(conditions, "parse_etags", refuse)
+    monkeypatch.setattr(headers, "parse_etags", refuse)
     assert parse_entity_tags('"a"x, ' * 100_000) is None
 
 
@@ -736,7 +737,7 @@ def test_megabyte_value_is_refused_without_parsing(
     def refuse(value: str) -> t.NoReturn:
         raise AssertionError("an overlong value was parsed")
 
-    monkeypatch.setattr(conditions, "parse_etags", refuse)
+    monkeypatch.setattr(headers, "parse_etags", refuse)
     monkeypatch.setattr(conditions, "parse_date", refuse)
     value = '"a", ' * 200_000
     assert evaluate("PUT", {"If-Match": value}, CURRENT).outcome is TOO_LARGE
