@@ -21,34 +21,32 @@ from .problems import PROBLEM_MEDIA_TYPE
 from .problems import ProblemDetailsMixin
 from .validators import etag_for_body
 from .validators import etag_for_version
+from .views import ResourceSpec
 
 if t.TYPE_CHECKING:
+    from .decorators import ETagDecorator
     from .extension import Checked
-    from .extension import ETagDecorator
     from .extension import expected_etag
     from .extension import expected_version
     from .extension import Preconditions
-    from .extension import ResourceSpec
     from .extension import set_new_version
 
 # The Flask glue is imported on first use, so that the pure evaluation in
 # flask_preconditions.conditions can be imported without importing Flask.
-_EXTENSION_NAMES = frozenset(
-    {
-        "Checked",
-        "ETagDecorator",
-        "expected_etag",
-        "expected_version",
-        "Preconditions",
-        "ResourceSpec",
-        "set_new_version",
-    }
-)
+_LAZY_NAMES = {
+    "Checked": ".extension",
+    "ETagDecorator": ".decorators",
+    "expected_etag": ".extension",
+    "expected_version": ".extension",
+    "Preconditions": ".extension",
+    "set_new_version": ".extension",
+}
 
 
 def __getattr__(name: str) -> t.Any:
-    if name in _EXTENSION_NAMES:
-        return getattr(importlib.import_module(".extension", __name__), name)
+    module = _LAZY_NAMES.get(name)
+    if module is not None:
+        return getattr(importlib.import_module(module, __name__), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

@@ -17,15 +17,13 @@ from flask import Flask
 from werkzeug.routing import Rule
 
 from .conditions import IGNORING_METHODS
-from .extension import _blueprint_before_request
-from .extension import _State
-from .extension import _view_mode
-from .extension import EXTENSION_NAME
-from .extension import ResourceSpec
+from .conditions import SAFE_METHODS
+from .state import get_state
+from .state import State
+from .views import Mode
 
 # HEAD is answered like GET, and OPTIONS by Flask: neither is listed.
 _UNLISTED_METHODS = IGNORING_METHODS | {"HEAD"}
-_SAFE_METHODS = frozenset({"GET", "HEAD"})
 
 
 class Protection(str, enum.Enum):
@@ -84,53 +82,6 @@ class RouteProtection:
         }
 
 
-def _state(app: Flask) -> _State:
-    try:
-        return t.cast(_State, app.extensions[EXTENSION_NAME])
-    except KeyError:
-        raise RuntimeError(
-            f"flask-preconditions is not initialised on the application"
-            f" {app.name!r}: call Preconditions(app) or init_app(app) first."
-        ) from None
-
-
-def _blueprint_scopes(endpoint: str) -> list[str]:
-    """The names of the blueprints whose request hooks run for an endpoint.
-
-    ``"api.v1.notes"`` runs the hooks of ``"api.v1"`` and ``"api"``, as Flask's
-    ``Request.blueprints`` does.
-    """
-    name = endpoint.rpartition(".")[0]
-    scopes = []
-    while name:
-        scopes.append(name)
-        name = name.rpartition(".")[0]
-    return scopes
-
-
-def _hooks_protect(app: Flask, state: _State, endpoint: str) -> bool:
-    """Whether app-wide mode or a protected blueprint covers an endpoint."""
-    if state.app_wide:
-        return True
-    return any(
-        _blueprint_before_request in app.before_request_funcs.get(scope, ())
-        for scope in _blueprint_scopes(endpoint)
-    )
-
-
-def _mode(
-    app: Flask, state: _State, endpoint: str, method: str
-) -> ResourceSpec | str | None:
-    """The view's own mode (a spec, "exempt"), "hooks" or ``None`` (uncovered)."""
-    view = app.view_functions.get(endpoint)
-    if view is None:
-        return None
-    mode = _view_mode(view, method)
-    if mode is None and _hooks_protect(app, state, endpoint):
-        return "hooks"
-    return mode
-
-
 def _get_endpoint(app: Flask, rule_string: str, host: str | None) -> str | None:
     for rule in app.url_map.iter_rules():
         if (
@@ -158,7 +109,7 @@ def protection_of(
 
     .. versionadded:: 0.1
     """
-    state = _state(app)
+    state = get_state(app)
     method = method.upper()
     rules = [
         r
@@ -173,33 +124,33 @@ def protection_of(
 
 
 def _classify(
-    app: Flask, state: _State, endpoint: str, method: str, url_rule: Rule
+    app: Flask, state: State, endpoint: str, method: str, url_rule: Rule
 ) -> tuple[Protection, str]:
-    mode = _mode(app, state, endpoint, method)
-    required = method in state.required_methods
-    if mode == "exempt":
+    mode, spec = state.route(app, endpoint, method)
+    required = method in state.settings.required_methods
+    if mode is Mode.EXEMPT:
         return Protection.EXEMPT, "Exempted with @pre.exempt."
-    if isinstance(mode, ResourceSpec) and mode.uses_functions:
+    if spec is not None and spec.uses_functions:
         return Protection.VERSION, "Validators from a version function."
-    if mode is None:
+    if mode is Mode.UNCOVERED:
         if required:
             return Protection.UNPROTECTED, (
                 f"{method} is in PRECONDITIONS_REQUIRED_METHODS but the view is"
                 " not decorated, not in a protected blueprint, and app-wide"
                 " protection is off."
             )
-        if method in _SAFE_METHODS:
+        if method in SAFE_METHODS:
             return Protection.SAFE, "Safe method; no validators."
         return Protection.NOT_REQUIRED, (
             f"{method} is not in PRECONDITIONS_REQUIRED_METHODS; not checked."
         )
-    if isinstance(mode, ResourceSpec):
+    if mode is Mode.DECORATED:
         how = "@pre.etag"
-    elif state.app_wide:
+    elif state.settings.app_wide:
         how = "app-wide protection"
     else:
         how = "a protected blueprint"
-    if method in _SAFE_METHODS:
+    if method in SAFE_METHODS:
         return Protection.BODY_HASH, f"Entity-tag from the body ({how})."
     # A write is checked against a GET of the same URL, which must exist and
     # give the representation an entity-tag.
@@ -212,12 +163,13 @@ def _classify(
                 " @pre.etag(version_function)."
             )
         return Protection.NOT_REQUIRED, f"{url_rule.rule} answers no GET."
-    get_mode = _mode(app, state, get_endpoint, "GET")
-    if get_mode is None or get_mode == "exempt":
+    get_mode = state.route(app, get_endpoint, "GET").mode
+    if get_mode in (Mode.UNCOVERED, Mode.EXEMPT):
         if required:
             return Protection.UNPROTECTED, (
                 f"Covered by {how}, but the GET view {get_endpoint!r} of"
-                f" {url_rule.rule} is {'exempt' if get_mode else 'not covered'},"
+                f" {url_rule.rule} is"
+                f" {'exempt' if get_mode is Mode.EXEMPT else 'not covered'},"
                 " so it gives no entity-tag to check against."
             )
         return Protection.NOT_REQUIRED, (
@@ -245,7 +197,7 @@ def audit_routes(app: Flask) -> list[RouteProtection]:
 
     .. versionadded:: 0.1
     """
-    state = _state(app)
+    state = get_state(app)
     rows = []
     for url_rule in app.url_map.iter_rules():
         for method in sorted((url_rule.methods or set()) - _UNLISTED_METHODS):

@@ -2,8 +2,10 @@
 
 Nothing in this module knows about Flask: :func:`evaluate` takes the request
 method, the request's header values and the resource's current validators, and
-returns a :class:`Decision`. The Flask glue in :mod:`flask_preconditions.extension`
-gathers those inputs and turns the decision into a response.
+returns a :class:`Decision`. The rest of the policy the Flask glue applies lives
+here too: the method sets, which headers a 304 keeps, the date clamp, and what
+the status of a GET says about a resource. The glue only gathers inputs and
+turns decisions into responses.
 """
 
 from __future__ import annotations
@@ -20,6 +22,22 @@ from .headers import parse_http_date
 
 #: Methods whose requests never carry meaningful preconditions (RFC 9110 §13.2.1).
 IGNORING_METHODS = frozenset({"OPTIONS", "CONNECT", "TRACE"})
+
+#: The methods answered with a representation, which get validators and 304s.
+SAFE_METHODS = frozenset({"GET", "HEAD"})
+
+#: Methods whose successful response describes the target resource's new state,
+#: so it carries the new validators (RFC 9110 §9.3.4, §9.3.5 and RFC 5789). A
+#: POST's 201 describes the created resource instead (§15.3.2).
+NEW_VALIDATOR_METHODS = frozenset({"PUT", "PATCH"})
+
+#: The request header fields this module evaluates, by canonical name.
+PRECONDITION_FIELDS = (
+    "If-Match",
+    "If-None-Match",
+    "If-Modified-Since",
+    "If-Unmodified-Since",
+)
 
 #: The unsafe methods that must be conditional unless configured otherwise.
 DEFAULT_REQUIRED_METHODS = frozenset({"PUT", "PATCH", "DELETE"})
@@ -201,7 +219,7 @@ def evaluate(
                 f"The {name} header is longer than {max_header_length} characters.",
             )
 
-    safe = method in ("GET", "HEAD")
+    safe = method in SAFE_METHODS
     exists = current is not None
 
     # RFC 9110 §13.2.1: preconditions are ignored where the response without
@@ -353,3 +371,93 @@ def _require_precondition(
         "A request that modifies this resource must send If-Match with the"
         " entity-tag it was read with (RFC 6585 §3).",
     )
+
+
+# -- what the glue needs to know besides evaluate() -----------------------------
+
+# Headers a 304 keeps from the 200 it replaces (RFC 9110 §15.4.5), and
+# Set-Cookie, which is not representation metadata.
+_NOT_MODIFIED_HEADERS = frozenset(
+    {
+        "etag",
+        "last-modified",
+        "cache-control",
+        "vary",
+        "expires",
+        "content-location",
+        "date",
+        "set-cookie",
+    }
+)
+
+
+def kept_on_not_modified(name: str) -> bool:
+    """Whether a 304 made from a 200 keeps the header ``name``.
+
+    .. versionadded:: 0.2
+    """
+    return name.lower() in _NOT_MODIFIED_HEADERS
+
+
+def clamp_last_modified(last_modified: dt.datetime, now: dt.datetime) -> dt.datetime:
+    """The ``Last-Modified`` date to send for a resource, given the present.
+
+    RFC 9110 §8.8.2.1: an origin server must not send a date later than its
+    own clock, and replaces such a date with the present.
+
+    .. versionadded:: 0.2
+    """
+    return min(last_modified, now)
+
+
+class Presence(enum.Enum):
+    """What the status of a GET of a resource says about the resource.
+
+    .. versionadded:: 0.2
+    """
+
+    #: A 2xx: the resource exists, and the response carries its validators.
+    PRESENT = "present"
+    #: 404 or 410: the resource does not exist.
+    ABSENT = "absent"
+    #: 401 or 403: the request lacks the credentials the write needs too, and
+    #: the write view will refuse it the same way; preconditions do not apply.
+    NOT_APPLICABLE = "not-applicable"
+    #: Anything else (a redirect, 406, 429, a 5xx): nothing is known about the
+    #: resource. It is taken to exist with no validator a client could hold,
+    #: so only ``If-Match: *`` can write: fail closed, never unchecked.
+    UNKNOWN = "unknown"
+
+
+def presence_from_status(status: int) -> Presence:
+    """Classify the status of a GET of a write's target resource.
+
+    .. versionadded:: 0.2
+    """
+    if 200 <= status < 300:
+        return Presence.PRESENT
+    if status in (404, 410):
+        return Presence.ABSENT
+    if status in (401, 403):
+        return Presence.NOT_APPLICABLE
+    return Presence.UNKNOWN
+
+
+def unsafe_methods(methods: t.Iterable[str]) -> frozenset[str]:
+    """Upper-case method names, refusing methods that cannot be required.
+
+    Safe methods and those that ignore preconditions (§13.2.1) cannot be
+    made to carry one.
+
+    :raise ValueError: a name is a safe or ignoring method.
+
+    .. versionadded:: 0.2
+    """
+    required = frozenset(m.upper() for m in methods)
+    refused = required & (SAFE_METHODS | IGNORING_METHODS)
+    if refused:
+        raise ValueError(
+            "PRECONDITIONS_REQUIRED_METHODS may only name unsafe methods,"
+            f" not {sorted(refused)}."
+        )
+    return required

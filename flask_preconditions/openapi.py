@@ -31,13 +31,12 @@ from apispec.exceptions import APISpecError
 from flask import current_app
 from flask import Flask
 
-from .audit import _state
 from .audit import Protection
 from .audit import protection_of
-from .extension import _NEW_VALIDATOR_METHODS
-from .extension import _view_mode
-from .extension import ResourceSpec
+from .conditions import NEW_VALIDATOR_METHODS
+from .conditions import SAFE_METHODS
 from .problems import PROBLEM_MEDIA_TYPE
+from .state import get_state
 
 #: Names of the components the plugin registers.
 PROBLEM_SCHEMA = "ProblemDetails"
@@ -230,21 +229,19 @@ class PreconditionsPlugin(BasePlugin):
             row = protection_of(app, endpoint, upper)
             if row.protection not in _PROTECTED:
                 continue
-            mode = _view_mode(view, upper)
-            has_dates = (
-                isinstance(mode, ResourceSpec) and mode.last_modified is not None
-            )
-            if upper in ("GET", "HEAD"):
-                declared = mode.headers if isinstance(mode, ResourceSpec) else ()
+            resource = get_state(app).route(app, endpoint, upper).spec
+            has_dates = resource is not None and resource.last_modified is not None
+            if upper in SAFE_METHODS:
+                declared = resource.headers if resource is not None else ()
                 _document_read(operation, has_dates, declared)
             else:
                 _document_write(
                     operation,
                     upper,
                     has_dates,
-                    required=upper in _state(app).required_methods,
+                    required=upper in get_state(app).settings.required_methods,
                     new_etag=row.protection is Protection.VERSION
-                    and upper in _NEW_VALIDATOR_METHODS,
+                    and upper in NEW_VALIDATOR_METHODS,
                 )
 
 

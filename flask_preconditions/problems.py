@@ -12,9 +12,14 @@ import typing as t
 from urllib.parse import quote
 
 from werkzeug import exceptions
+from werkzeug.datastructures import Headers
 from werkzeug.sansio.response import Response as SansIOResponse
 from werkzeug.wrappers import Request
 from werkzeug.wrappers import Response
+
+from .conditions import Decision
+from .conditions import Outcome
+from .conditions import SAFE_METHODS
 
 if t.TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
@@ -24,6 +29,17 @@ PROBLEM_MEDIA_TYPE = "application/problem+json"
 
 # Characters of a path that need no percent-encoding in a URI reference.
 _PATH_SAFE = "/:@!$&'()*+,;=-._~"
+
+#: The problem type of each status the extension answers with problem details:
+#: the section of the RFC that defines the status.
+PROBLEM_TYPES: t.Mapping[int, str] = {
+    404: "https://www.rfc-editor.org/rfc/rfc9110#section-15.5.5",
+    409: "https://www.rfc-editor.org/rfc/rfc9110#section-15.5.10",
+    412: "https://www.rfc-editor.org/rfc/rfc9110#section-15.5.13",
+    428: "https://www.rfc-editor.org/rfc/rfc6585#section-3",
+    431: "https://www.rfc-editor.org/rfc/rfc6585#section-5",
+    503: "https://www.rfc-editor.org/rfc/rfc9110#section-15.6.4",
+}
 
 
 class ProblemDetailsMixin(exceptions.HTTPException):
@@ -72,11 +88,13 @@ class ProblemDetailsMixin(exceptions.HTTPException):
         if isinstance(environ, Request):
             environ = environ.environ
         instance = request_instance(environ) if environ is not None else None
-        return Response(
-            json.dumps(self.problem(instance), ensure_ascii=False),
-            self.code,
-            mimetype=PROBLEM_MEDIA_TYPE,
-        )
+        return _problem_json(self.problem(instance), self.code or 500)
+
+
+def _problem_json(body: dict[str, t.Any], status: int) -> Response:
+    return Response(
+        json.dumps(body, ensure_ascii=False), status, mimetype=PROBLEM_MEDIA_TYPE
+    )
 
 
 def request_instance(environ: WSGIEnvironment) -> str:
@@ -84,6 +102,38 @@ def request_instance(environ: WSGIEnvironment) -> str:
     raw = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
     # WSGI carries the path as bytes decoded as latin-1 (PEP 3333).
     return quote(raw.encode("latin-1", "replace"), safe=_PATH_SAFE)
+
+
+def problem_response(
+    error: exceptions.HTTPException, environ: WSGIEnvironment | None = None
+) -> Response:
+    """Render any HTTP error as an RFC 9457 problem details response.
+
+    The package's own exceptions render themselves. Others, such as
+    ``abort(412)`` or Werkzeug's :class:`~werkzeug.exceptions.PreconditionFailed`,
+    get a problem body made of their code, name and description, and keep the
+    headers they carry (``Retry-After``, ``WWW-Authenticate``). This is what
+    the error handlers that :meth:`Preconditions.init_app` registers return.
+
+    .. versionadded:: 0.2
+    """
+    if isinstance(error, ProblemDetailsMixin):
+        return error.get_response(environ)
+    code = error.code or 500
+    body: dict[str, t.Any] = {
+        "type": PROBLEM_TYPES.get(code, "about:blank"),
+        "title": error.name,
+        "status": code,
+        "detail": error.description,
+    }
+    if environ is not None:
+        body["instance"] = request_instance(environ)
+    response = _problem_json(body, code)
+    headers = Headers(error.get_headers(environ))
+    for name, value in headers.items():
+        if name.lower() != "content-type":
+            response.headers.add(name, value)
+    return response
 
 
 class PreconditionFailed(ProblemDetailsMixin, exceptions.PreconditionFailed):
@@ -98,7 +148,7 @@ class PreconditionFailed(ProblemDetailsMixin, exceptions.PreconditionFailed):
     .. versionadded:: 0.1
     """
 
-    problem_type = "https://www.rfc-editor.org/rfc/rfc9110#section-15.5.13"
+    problem_type = PROBLEM_TYPES[412]
     description = (
         "The resource was changed by another request since the client read it,"
         " so nothing was written. Read the resource again (GET) to obtain its"
@@ -114,7 +164,7 @@ class PreconditionRequired(ProblemDetailsMixin, exceptions.PreconditionRequired)
     .. versionadded:: 0.1
     """
 
-    problem_type = "https://www.rfc-editor.org/rfc/rfc6585#section-3"
+    problem_type = PROBLEM_TYPES[428]
     description = (
         "This request modifies the resource but does not say which version of"
         " it the client edited, so it could silently overwrite another change."
@@ -131,8 +181,97 @@ class PreconditionHeaderTooLarge(
     .. versionadded:: 0.1
     """
 
-    problem_type = "https://www.rfc-editor.org/rfc/rfc6585#section-5"
+    problem_type = PROBLEM_TYPES[431]
     description = (
         "A precondition header is too long. Send If-Match or If-None-Match with"
         " only the entity-tags you hold."
     )
+
+
+class ServiceUnavailableProblem(ProblemDetailsMixin, exceptions.ServiceUnavailable):
+    """503 with ``Retry-After``: the request was not carried out, nothing written.
+
+    The base of the package's 503 answers; sending the same conditional request
+    again after the delay is safe, since its preconditions are evaluated anew.
+
+    :param retry_after: seconds the client should wait before sending the
+        request again.
+
+    .. versionadded:: 0.2
+    """
+
+    problem_type = PROBLEM_TYPES[503]
+
+    def __init__(
+        self,
+        description: str | None = None,
+        response: SansIOResponse | None = None,
+        *,
+        retry_after: int = 1,
+    ) -> None:
+        super().__init__(description, response)
+        #: Seconds the client should wait before sending the request again.
+        self.retry_after_seconds = retry_after
+
+    def get_response(
+        self,
+        environ: WSGIEnvironment | Request | None = None,
+        scope: dict[str, t.Any] | None = None,
+    ) -> Response:
+        """Render the problem, with a ``Retry-After`` header."""
+        response = super().get_response(environ, scope)
+        response.headers["Retry-After"] = str(self.retry_after_seconds)
+        return response
+
+
+class ResourceBusy(ServiceUnavailableProblem):
+    """503: another request was writing the resource for too long.
+
+    The write lock of the resource could not be taken within
+    ``PRECONDITIONS_LOCK_TIMEOUT`` seconds, so the request was not carried out.
+
+    .. versionadded:: 0.2
+    """
+
+    description = (
+        "Another request is writing this resource, and this one could not wait"
+        " for it to finish; nothing was written. Send the same request again"
+        " after the Retry-After delay: its If-Match is checked again then, so it"
+        " cannot overwrite the other change."
+    )
+
+
+def problem_for(decision: Decision, method: str) -> exceptions.HTTPException:
+    """The error that answers a decision other than proceed or 304.
+
+    Its detail says why the request failed and what to send next.
+
+    .. versionadded:: 0.2
+    """
+    outcome = decision.outcome
+    header = decision.header
+    if outcome is Outcome.NOT_FOUND:
+        return exceptions.NotFound()
+    if outcome is Outcome.PRECONDITION_REQUIRED:
+        if header == "If-None-Match":
+            return PreconditionRequired(
+                "This request would create the resource, but does not say that"
+                " it must not exist yet, so it could overwrite a resource that"
+                " another client created meanwhile. Send If-None-Match: * with it."
+            )
+        return PreconditionRequired()
+    if outcome is Outcome.HEADER_TOO_LARGE:
+        return PreconditionHeaderTooLarge(
+            f"{decision.reason} Send {header} with only the entity-tags you hold."
+        )
+    if header == "If-None-Match" and method not in SAFE_METHODS:
+        return PreconditionFailed(
+            f"{decision.reason} Nothing was written. Read the resource (GET) and"
+            " send If-Match with its ETag to modify it."
+        )
+    if decision.malformed:
+        return PreconditionFailed(
+            f"{decision.reason} Send back the ETag header of a GET response"
+            " exactly as received, quotes included."
+        )
+    return PreconditionFailed(f"{decision.reason} {PreconditionFailed.description}")

@@ -42,19 +42,17 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug import exceptions
 from werkzeug.exceptions import HTTPException
-from werkzeug.exceptions import ServiceUnavailable
-from werkzeug.wrappers import Response
 
-from .extension import _has_preconditions
+from .compat import handle_error
 from .extension import expected_version
 from .extension import set_new_version
 from .problems import PreconditionFailed
 from .problems import ProblemDetailsMixin
+from .problems import ServiceUnavailableProblem
+from .responses import has_preconditions
 
 if t.TYPE_CHECKING:
-    from _typeshed.wsgi import WSGIEnvironment
-    from werkzeug.sansio.response import Response as SansIOResponse
-    from werkzeug.wrappers import Request
+    pass
 
 __all__ = [
     "DatabaseBusy",
@@ -82,7 +80,7 @@ _MISSING: t.Any = object()
 _RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})
 
 
-class DatabaseBusy(ProblemDetailsMixin, ServiceUnavailable):
+class DatabaseBusy(ServiceUnavailableProblem):
     """503: the database was too busy to take the write; nothing was written.
 
     Raised for SQLite's "database is locked" once its busy timeout has run out,
@@ -94,33 +92,11 @@ class DatabaseBusy(ProblemDetailsMixin, ServiceUnavailable):
     .. versionadded:: 0.1
     """
 
-    problem_type = "https://www.rfc-editor.org/rfc/rfc9110#section-15.6.4"
     description = (
         "The database was busy and the request was not carried out; nothing was"
         " written. Send the same request again after the Retry-After delay: its"
         " If-Match is checked again, so it cannot overwrite another change."
     )
-
-    def __init__(
-        self,
-        description: str | None = None,
-        response: SansIOResponse | None = None,
-        *,
-        retry_after: int = 1,
-    ) -> None:
-        super().__init__(description, response)
-        #: Seconds the client should wait before sending the request again.
-        self.retry_after_seconds = retry_after
-
-    def get_response(
-        self,
-        environ: WSGIEnvironment | Request | None = None,
-        scope: dict[str, t.Any] | None = None,
-    ) -> Response:
-        """Render the problem, with a ``Retry-After`` header."""
-        response = super().get_response(environ, scope)
-        response.headers["Retry-After"] = str(self.retry_after_seconds)
-        return response
 
 
 class _State:
@@ -215,7 +191,7 @@ class WriteConflict(ProblemDetailsMixin, exceptions.Conflict):
 
 def _stale_data(error: StaleDataError) -> t.Any:
     _rollback()
-    if not _has_preconditions(request.environ):
+    if not has_preconditions(request.environ):
         return _http_error(WriteConflict())
     return _http_error(
         PreconditionFailed(
@@ -235,12 +211,10 @@ def _operational_error(error: sa.exc.OperationalError) -> t.Any:
 
 
 def _http_error(error: HTTPException) -> t.Any:
-    # Through Flask's own lookup, so that the application's 412 and 503
-    # handlers win over the default problem body.
-    rv = current_app.handle_http_exception(error)
-    if isinstance(rv, HTTPException):
-        return rv.get_response(request.environ)
-    return rv
+    # Raised from an error handler, the error would become a 500: answered
+    # through Flask's own lookup instead, so that the application's 412 and
+    # 503 handlers win over the default problem body.
+    return handle_error(current_app._get_current_object(), error)  # type: ignore[attr-defined]
 
 
 def _is_busy(error: sa.exc.OperationalError) -> bool:

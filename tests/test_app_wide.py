@@ -360,8 +360,8 @@ def test_unrouted_methods_do_not_grow_the_endpoint_cache(
     app: Flask, plain: dict[str, str], client: FlaskClient
 ) -> None:
     client.get("/items/a")
-    before = len(app.extensions["preconditions"].modes)
+    before = len(app.extensions["preconditions"]._routes)
     for number in range(50):
         client.open("/items/a", method=f"BOGUS{number}")
         client.get(f"/no-such-url-{number}")
-    assert len(app.extensions["preconditions"].modes) == before
+    assert len(app.extensions["preconditions"]._routes) == before

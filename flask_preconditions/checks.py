@@ -1,0 +1,273 @@
+"""The checks that the view decorators and the request hooks share.
+
+Each gathers the request's inputs and the resource's validators, calls
+:func:`flask_preconditions.conditions.evaluate`, and turns a decision that
+stops the request into a 304 or a raised problem.
+"""
+
+from __future__ import annotations
+
+import inspect
+import typing as t
+
+from flask import Flask
+from flask import g
+from flask.wrappers import Request
+from flask.wrappers import Response
+from werkzeug.exceptions import HTTPException
+
+from .compat import handle_error
+from .conditions import Decision
+from .conditions import evaluate
+from .conditions import IGNORING_METHODS
+from .conditions import NEW_VALIDATOR_METHODS
+from .conditions import Outcome
+from .conditions import Presence
+from .conditions import SAFE_METHODS
+from .conditions import Validators
+from .internal_get import current_by_internal_get
+from .problems import problem_for
+from .responses import add_headers
+from .responses import EnvironHeaders
+from .responses import has_preconditions
+from .responses import header_value
+from .responses import not_modified
+from .responses import not_modified_class
+from .responses import response_validators
+from .responses import set_validators
+from .state import get_state
+from .state import Settings
+from .validators import etag_for_body
+from .validators import etag_for_version_cached
+from .views import ResourceSpec
+
+_CHECKED_ATTR = "_preconditions_checked"
+_NEW_VERSION_ATTR = "_preconditions_new_version"
+#: What :func:`new_version_record` returns when the view declared nothing.
+UNSET: t.Any = object()
+
+
+# -- what one request recorded --------------------------------------------------
+
+
+def record_checked(current: Validators | None, version: t.Any) -> None:
+    """Remember what the request's preconditions were checked against."""
+    # Kept raw: most views never ask for it.
+    setattr(g, _CHECKED_ATTR, (current, version))
+
+
+def checked_record() -> tuple[Validators | None, t.Any] | None:
+    """What :func:`record_checked` kept for this request, or ``None``."""
+    return t.cast("tuple[Validators | None, t.Any] | None", g.get(_CHECKED_ATTR))
+
+
+def record_new_version(version: t.Any) -> None:
+    """Remember the version the request's write produced."""
+    setattr(g, _NEW_VERSION_ATTR, version)
+
+
+def new_version_record() -> t.Any:
+    """The version :func:`record_new_version` kept, or :data:`UNSET`."""
+    return g.get(_NEW_VERSION_ATTR, UNSET)
+
+
+# -- validators from functions -------------------------------------------------
+
+# Whether each validator function is a coroutine function, found once.
+_is_async: dict[t.Callable[..., t.Any], bool] = {}
+
+
+def _call(
+    app: Flask, func: t.Callable[..., t.Any], view_args: dict[str, t.Any]
+) -> t.Any:
+    is_async = _is_async.get(func)
+    if is_async is None:
+        is_async = _is_async[func] = inspect.iscoroutinefunction(func)
+    if is_async:
+        return app.ensure_sync(func)(**view_args)
+    return func(**view_args)
+
+
+def validators_from_functions(
+    spec: ResourceSpec, app: Flask, req: Request
+) -> tuple[Validators | None, t.Any]:
+    """Ask the spec's functions for the resource's validators and version."""
+    from .validators import to_last_modified
+
+    view_args = req.view_args or {}
+    version = None
+    etag = None
+    if spec.version is not None:
+        version = _call(app, spec.version, view_args)
+        if version is None:
+            return None, None
+        try:
+            etag = etag_for_version_cached(version)
+        except TypeError as e:
+            raise TypeError(
+                f"The version function of endpoint {req.endpoint!r}"
+                f" returned an unsupported value. {e}"
+            ) from None
+    last_modified = None
+    if spec.last_modified is not None:
+        value = _call(app, spec.last_modified, view_args)
+        # None is "no date": only a version function says a resource is absent
+        # (RFC 9110 §13.1.4 ignores date conditions on a resource without one).
+        if value is not None:
+            try:
+                last_modified = to_last_modified(value)
+            except TypeError as e:
+                raise TypeError(
+                    f"The last-modified function of endpoint {req.endpoint!r}"
+                    f" returned an unsupported value. {e}"
+                ) from None
+    return Validators(etag, spec.weak, last_modified), version
+
+
+# -- deciding ------------------------------------------------------------------
+
+
+def _evaluate(
+    settings: Settings, req: Request, current: Validators | None, *, required: bool
+) -> Decision:
+    return evaluate(
+        req.method,
+        EnvironHeaders(req.environ),
+        current,
+        required_methods=settings.required_methods if required else (),
+        max_header_length=settings.max_header_length,
+    )
+
+
+def answer(
+    decision: Decision, current: Validators | None, app: Flask, req: Request
+) -> Response:
+    """The 304 for a decision to answer it, or the raised problem.
+
+    :raise HTTPException: the 404, 412, 428 or 431 of the decision.
+    """
+    if decision.outcome is Outcome.NOT_MODIFIED:
+        response = not_modified_class(app.response_class)(status=304)
+        set_validators(response, current)
+        return response
+    raise problem_for(decision, req.method)
+
+
+def before_view(
+    spec: ResourceSpec, app: Flask, req: Request
+) -> tuple[Response | None, Validators | None]:
+    """Decide 304, 404, 412 and 428 before a decorated view runs, if possible.
+
+    Returns the early response, if any, and the validators the request was
+    evaluated against.
+
+    :raise HTTPException: a problem that answers the request.
+    """
+    method = req.method
+    if method in IGNORING_METHODS:
+        return None, None
+    settings = get_state(app).settings
+    if spec.uses_functions:
+        current, version = validators_from_functions(spec, app, req)
+        safe = method in SAFE_METHODS
+        if current is not None and safe and not has_preconditions(req.environ):
+            # An unconditional read of an existing resource: nothing to decide.
+            return None, current
+        decision = _evaluate(settings, req, current, required=True)
+        if decision.outcome is not Outcome.PROCEED:
+            early = answer(decision, current, app, req)
+            # What the 200 would have carried (RFC 9110 §15.4.5).
+            add_headers(early, spec.headers)
+            return early, current
+        if not safe:
+            record_checked(current, version)
+        return None, current
+    if method in SAFE_METHODS:
+        # Body hashes need the response: decided in after_view.
+        return None, None
+    check_against_get(settings, app, req)
+    return None, None
+
+
+def after_view(
+    spec: ResourceSpec, app: Flask, req: Request, rv: t.Any, current: Validators | None
+) -> Response:
+    """Turn a decorated view's return value into its response, with validators."""
+    response = app.make_response(rv)
+    if not 200 <= response.status_code < 300:
+        return response
+    method = req.method
+    if method in SAFE_METHODS:
+        add_headers(response, spec.headers)
+        if spec.uses_functions:
+            set_validators(response, current)
+            return response
+        if spec.last_modified is not None:
+            # A body hash stacked with a date function: the date is the
+            # function's, so that If-Modified-Since works on it too.
+            set_validators(response, validators_from_functions(spec, app, req)[0])
+        return conditional_body_response(
+            get_state(app).settings, app, req, response, spec.weak
+        )
+    # The write succeeded: hand the client the new validators so that it can
+    # chain edits without another GET.
+    if (
+        method in NEW_VALIDATOR_METHODS
+        and spec.uses_functions
+        and header_value(response.headers, "ETag") is None
+    ):
+        new_version = new_version_record()
+        if new_version is UNSET:
+            new = validators_from_functions(spec, app, req)[0]
+        elif new_version is None:
+            new = None
+        else:
+            new = Validators(etag_for_version_cached(new_version), spec.weak)
+        set_validators(response, new)
+    return response
+
+
+def check_against_get(settings: Settings, app: Flask, req: Request) -> None:
+    """Check a write against the validators a GET of the same URL has now.
+
+    :raise HTTPException: a problem that answers the request.
+    """
+    if req.method not in settings.required_methods and not has_preconditions(
+        req.environ
+    ):
+        return
+    presence, current = current_by_internal_get(app, req)
+    if presence is Presence.NOT_APPLICABLE:
+        return
+    decision = _evaluate(settings, req, current, required=True)
+    if decision.outcome is not Outcome.PROCEED:
+        answer(decision, current, app, req)
+    record_checked(current, None)
+
+
+def conditional_body_response(
+    settings: Settings, app: Flask, req: Request, response: Response, weak: bool = False
+) -> Response:
+    """Give a GET response a body entity-tag and answer its conditions.
+
+    Runs after the view, where a raised error would become a 500: a problem is
+    answered through the app's error handlers instead.
+    """
+    if response.status_code != 200:
+        return response
+    if header_value(response.headers, "ETag") is None:
+        if response.is_streamed or response.direct_passthrough:
+            return response
+        response.set_etag(etag_for_body(response.get_data()), weak)
+    if not has_preconditions(req.environ):
+        return response
+    current = response_validators(response)
+    decision = _evaluate(settings, req, current, required=False)
+    if decision.outcome is Outcome.PROCEED:
+        return response
+    if decision.outcome is Outcome.NOT_MODIFIED:
+        return not_modified(response)
+    try:
+        return answer(decision, current, app, req)
+    except HTTPException as error:
+        return handle_error(app, error)

@@ -1,0 +1,144 @@
+"""The view decorators behind ``pre.etag``, ``pre.last_modified`` and ``pre.exempt``.
+
+Each attaches a :class:`~flask_preconditions.views.ResourceSpec` to the view
+and wraps it, sync or async, in the checks of :mod:`flask_preconditions.checks`.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import typing as t
+
+from flask import current_app
+
+from .checks import after_view
+from .checks import before_view
+from .compat import current
+from .views import ResourceSpec
+from .views import SPEC_ATTRIBUTE
+
+P = t.ParamSpec("P")
+R_co = t.TypeVar("R_co", covariant=True)
+F = t.TypeVar("F", bound=t.Callable[..., t.Any])
+
+
+class ETagDecorator(t.Protocol[P, R_co]):
+    """What ``pre.etag(func)`` returns: a view, or a decorator of views.
+
+    Used on a view, ``@pre.etag`` gives it body-hash entity-tags; given a
+    version function, ``@pre.etag(func)`` decorates the view below it.
+
+    .. versionadded:: 0.1
+    """
+
+    @t.overload
+    def __call__(self, view: F, /) -> F: ...
+
+    @t.overload
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R_co: ...
+
+    def __call__(self, *args: t.Any, **kwargs: t.Any) -> t.Any: ...
+
+
+def lazy_etag(func: t.Callable[..., t.Any]) -> t.Callable[..., t.Any]:
+    """``pre.etag(func)``: ``func`` is a view, or a version function.
+
+    Flask calls views with keyword arguments only, so a call with a single
+    positional callable is the decorator use: ``func`` was a version function.
+    """
+    view = decorate(func, version=None, weak=False, body=True)
+    is_async = inspect.iscoroutinefunction(view)
+
+    @functools.wraps(view)
+    def view_or_decorator(*args: t.Any, **kwargs: t.Any) -> t.Any:
+        if len(args) == 1 and not kwargs and callable(args[0]):
+            return decorate(args[0], version=func, weak=False, body=False)
+        if is_async:
+            return current_app.ensure_sync(view)(*args, **kwargs)
+        return view(*args, **kwargs)
+
+    setattr(view_or_decorator, SPEC_ATTRIBUTE, getattr(view, SPEC_ATTRIBUTE))
+    return view_or_decorator
+
+
+def decorate_last_modified(view: F, *, func: t.Callable[..., t.Any]) -> F:
+    spec = getattr(view, SPEC_ATTRIBUTE, None)
+    if spec is not None:
+        spec.last_modified = func
+        return view
+    decorated = decorate(view, version=None, weak=False, body=False)
+    getattr(decorated, SPEC_ATTRIBUTE).last_modified = func
+    return decorated
+
+
+def header_items(
+    headers: t.Mapping[str, str] | None,
+) -> tuple[tuple[str, str], ...]:
+    if headers is None:
+        return ()
+    items = tuple(dict(headers).items())
+    for name, value in items:
+        if not isinstance(name, str) or not isinstance(value, str):
+            raise TypeError(
+                f"etag(headers=...) takes names and values that are strings, not"
+                f" {name!r}: {value!r}."
+            )
+    return items
+
+
+def decorate(
+    view: F,
+    *,
+    version: t.Callable[..., t.Any] | None,
+    weak: bool,
+    body: bool,
+    headers: tuple[tuple[str, str], ...] = (),
+) -> F:
+    if not callable(view):
+        raise TypeError(f"Only views can be decorated, not {type(view).__name__!r}.")
+    spec: ResourceSpec | None = getattr(view, SPEC_ATTRIBUTE, None)
+    if spec is not None:
+        # Stacked with last_modified(): one spec, one check.
+        if version is not None:
+            spec.version = version
+            spec.body = False
+        spec.weak = weak
+        if headers:
+            spec.headers = headers
+        return view
+    spec = ResourceSpec(version=version, weak=weak, body=body, headers=headers)
+
+    if inspect.iscoroutinefunction(view):
+
+        @functools.wraps(view)
+        async def async_wrapper(*args: t.Any, **kwargs: t.Any) -> t.Any:
+            # Validator functions and the internal GET go through Flask's
+            # ensure_sync, which cannot run inside this event loop: run them
+            # in the request's thread. Async views need asgiref anyway.
+            from asgiref.sync import sync_to_async
+
+            app, req = current()
+            early, validators = await sync_to_async(before_view)(spec, app, req)
+            if early is not None:
+                return early
+            rv = await view(*args, **kwargs)
+            return await sync_to_async(after_view)(spec, app, req, rv, validators)
+
+        wrapper: t.Any = async_wrapper
+    else:
+
+        @functools.wraps(view)
+        def sync_wrapper(*args: t.Any, **kwargs: t.Any) -> t.Any:
+            # The proxies are resolved once: each lookup costs a context
+            # variable read, and the checks below need them many times.
+            app, req = current()
+            early, validators = before_view(spec, app, req)
+            if early is not None:
+                return early
+            return after_view(spec, app, req, view(*args, **kwargs), validators)
+
+        wrapper = sync_wrapper
+
+    setattr(wrapper, SPEC_ATTRIBUTE, spec)
+    return t.cast(F, wrapper)

@@ -1,0 +1,60 @@
+"""The request hooks of app-wide mode and of protected blueprints.
+
+They check the endpoints that no decorator of their own handles
+(:attr:`~flask_preconditions.views.Mode.HOOKS`): GET responses get entity-tags
+from their bodies, and writes are checked against a GET of the same URL.
+"""
+
+from __future__ import annotations
+
+from flask import current_app
+from flask.wrappers import Response
+
+from .checks import check_against_get
+from .checks import conditional_body_response
+from .compat import current
+from .conditions import IGNORING_METHODS
+from .conditions import SAFE_METHODS
+from .state import get_state
+from .state import State
+from .views import Mode
+
+
+def before_request(state: State) -> None:
+    """Check a write before its view runs.
+
+    :raise HTTPException: a problem that answers the request.
+    """
+    app, req = current()
+    method = req.method
+    if method in SAFE_METHODS or method in IGNORING_METHODS or req.endpoint is None:
+        return
+    if state.route(app, req.endpoint, method).mode is not Mode.HOOKS:
+        return
+    check_against_get(state.settings, app, req)
+
+
+def after_request(state: State, response: Response) -> Response:
+    """Give a GET response its entity-tag, and answer its conditions."""
+    app, req = current()
+    method = req.method
+    if method not in SAFE_METHODS or req.endpoint is None:
+        return response
+    if state.route(app, req.endpoint, method).mode is not Mode.HOOKS:
+        return response
+    return conditional_body_response(state.settings, app, req, response)
+
+
+def blueprint_before_request() -> None:
+    """:func:`before_request` for a protected blueprint's endpoints."""
+    state = get_state(current_app)
+    if not state.settings.app_wide:
+        before_request(state)
+
+
+def blueprint_after_request(response: Response) -> Response:
+    """:func:`after_request` for a protected blueprint's endpoints."""
+    state = get_state(current_app)
+    if state.settings.app_wide:
+        return response
+    return after_request(state, response)

@@ -1,0 +1,97 @@
+"""The internal GET: a write's target resource's current validators, from its GET.
+
+Used where a write's validators come from GET bodies (app-wide mode, protected
+blueprints, bare ``@pre.etag``): the GET view of the same URL runs within the
+write's own request, and its response says whether the resource exists and
+which entity-tag it has now.
+"""
+
+from __future__ import annotations
+
+import io
+import typing as t
+
+from flask import Flask
+from flask.wrappers import Request
+
+from .compat import dispatch_in_current_context
+from .conditions import Presence
+from .conditions import presence_from_status
+from .conditions import Validators
+from .responses import response_validators
+
+# WSGI keys left out of the internal GET: its own conditions, any range, the
+# body, and Werkzeug's cached request object of the real request.
+_DROPPED = frozenset(
+    {
+        "HTTP_IF_MATCH",
+        "HTTP_IF_NONE_MATCH",
+        "HTTP_IF_MODIFIED_SINCE",
+        "HTTP_IF_UNMODIFIED_SINCE",
+        "HTTP_IF_RANGE",
+        "HTTP_RANGE",
+        "CONTENT_TYPE",
+        "HTTP_CONTENT_ENCODING",
+        "werkzeug.request",
+    }
+)
+
+#: The WSGI environ key that marks the internal GET's environ (value ``True``),
+#: so that an app's own hooks can tell it apart from a client's GET.
+INTERNAL_GET_MARK = "flask_preconditions.internal_get"
+
+
+class Current(t.NamedTuple):
+    """What the internal GET found."""
+
+    presence: Presence
+    #: The validators when :attr:`presence` is PRESENT; no validator a client
+    #: could hold when UNKNOWN; ``None`` otherwise.
+    validators: Validators | None
+
+
+def current_by_internal_get(app: Flask, req: Request) -> Current:
+    """Run the GET view of the request's URL to learn its current validators.
+
+    The GET runs in the write's own context (:mod:`~flask_preconditions.compat`):
+    none of the app's teardown handlers run in the middle of the write, and
+    ``g`` and the database session of the write are left as they were.
+
+    :raise RuntimeError: the GET answered 200 with neither ``ETag`` nor
+        ``Last-Modified`` (a streamed response), so the write cannot be
+        checked.
+    """
+    environ = {key: value for key, value in req.environ.items() if key not in _DROPPED}
+    environ["REQUEST_METHOD"] = "GET"
+    environ["CONTENT_LENGTH"] = "0"
+    environ["wsgi.input"] = io.BytesIO()
+    environ[INTERNAL_GET_MARK] = True
+    dispatched = dispatch_in_current_context(app, environ)
+    if dispatched is None:
+        # No GET route at this URL: nothing to check the write against.
+        return Current(Presence.NOT_APPLICABLE, None)
+    get_endpoint, response = dispatched
+    try:
+        presence = presence_from_status(response.status_code)
+        if presence is Presence.PRESENT:
+            current = response_validators(response)
+            if (
+                current.etag is None
+                and current.last_modified is None
+                and response.status_code == 200
+            ):
+                raise RuntimeError(
+                    f"GET {req.path} (endpoint {get_endpoint!r}) answered"
+                    " without an ETag or Last-Modified"
+                    " (a streamed response?), so"
+                    f" {req.method} requests to it (endpoint"
+                    f" {req.endpoint!r}) cannot be checked. Decorate the GET view"
+                    " with @pre.etag(version_function), or exempt the"
+                    f" {req.method} view with @pre.exempt."
+                )
+            return Current(presence, current)
+        if presence is Presence.UNKNOWN:
+            return Current(presence, Validators())
+        return Current(presence, None)
+    finally:
+        response.close()

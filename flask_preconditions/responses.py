@@ -1,0 +1,139 @@
+"""Reading requests and writing responses: the WSGI side of the checks.
+
+Cheap lookups of the precondition headers in a WSGI environ, validators on
+responses, and turning a 200 into its 304 in place.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import typing as t
+
+from flask.wrappers import Response
+from werkzeug.datastructures import Headers
+from werkzeug.http import unquote_etag
+
+from .conditions import clamp_last_modified
+from .conditions import kept_on_not_modified
+from .conditions import Validators
+from .headers import parse_http_date
+
+if t.TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIEnvironment
+
+_ENVIRON_KEYS = {
+    "If-Match": "HTTP_IF_MATCH",
+    "If-None-Match": "HTTP_IF_NONE_MATCH",
+    "If-Modified-Since": "HTTP_IF_MODIFIED_SINCE",
+    "If-Unmodified-Since": "HTTP_IF_UNMODIFIED_SINCE",
+}
+
+
+class EnvironHeaders:
+    """The precondition headers of a WSGI environ, by their canonical names.
+
+    Werkzeug's ``EnvironHeaders`` raises and catches a ``KeyError`` for every
+    absent header; most requests carry none of these four.
+    """
+
+    __slots__ = ("environ",)
+
+    def __init__(self, environ: WSGIEnvironment) -> None:
+        self.environ = environ
+
+    def get(self, key: str, /) -> str | None:
+        value: str | None = self.environ.get(_ENVIRON_KEYS[key])
+        return value
+
+
+def has_preconditions(environ: WSGIEnvironment) -> bool:
+    """Whether a request carries any of the four precondition headers."""
+    return (
+        "HTTP_IF_MATCH" in environ
+        or "HTTP_IF_NONE_MATCH" in environ
+        or "HTTP_IF_MODIFIED_SINCE" in environ
+        or "HTTP_IF_UNMODIFIED_SINCE" in environ
+    )
+
+
+def header_value(headers: Headers, name: str) -> str | None:
+    """The first value of a header, or ``None``."""
+    # Headers.get raises and catches a KeyError for an absent header; getlist
+    # does not, and these headers are usually absent.
+    values = headers.getlist(name)
+    return values[0] if values else None
+
+
+def add_headers(response: Response, headers: tuple[tuple[str, str], ...]) -> None:
+    """Add declared headers that the response does not have yet."""
+    for name, value in headers:
+        if header_value(response.headers, name) is None:
+            response.headers[name] = value
+
+
+def set_validators(response: Response, current: Validators | None) -> None:
+    """Give a response the validators of the resource."""
+    if current is None:
+        return
+    if current.etag is not None:
+        response.set_etag(current.etag, current.weak)
+    if current.last_modified is not None:
+        response.last_modified = clamp_last_modified(
+            current.last_modified, dt.datetime.now(dt.timezone.utc)
+        )
+
+
+def response_validators(response: Response) -> Validators:
+    """The validators a response carries (its ETag and Last-Modified)."""
+    etag, weak = unquote_etag(header_value(response.headers, "ETag"))
+    last_modified = header_value(response.headers, "Last-Modified")
+    return Validators(
+        etag,
+        bool(weak),
+        None if last_modified is None else parse_http_date(last_modified),
+    )
+
+
+def not_modified(response: Response) -> Response:
+    """Turn a 200 into its 304 in place, as Werkzeug's ``make_conditional`` does.
+
+    Building a new response costs more than the rest of the 304 together.
+    """
+    response.headers = Headers(
+        [(key, value) for key, value in response.headers if kept_on_not_modified(key)]
+    )
+    response.close()
+    response.response = []
+    response.status_code = 304
+    response.__class__ = not_modified_class(type(response))
+    return response
+
+
+_not_modified_classes: dict[type[Response], type[Response]] = {}
+
+
+def not_modified_class(base: type[Response]) -> type[Response]:
+    """A subclass of the app's response class that keeps Last-Modified on 304s.
+
+    Werkzeug drops Last-Modified from every 304 with the other entity headers,
+    but a cache that holds a representation validated only by its date needs
+    it to select and freshen that representation (RFC 9110 §15.4.5, RFC 9111
+    §4.3.4).
+    """
+    try:
+        return _not_modified_classes[base]
+    except KeyError:
+        pass
+
+    def get_wsgi_headers(self: Response, environ: WSGIEnvironment) -> Headers:
+        headers = base.get_wsgi_headers(self, environ)
+        last_modified = header_value(self.headers, "Last-Modified")
+        if last_modified is not None and "Last-Modified" not in headers:
+            headers["Last-Modified"] = last_modified
+        return headers
+
+    cls = _not_modified_classes[base] = t.cast(
+        "type[Response]",
+        type("NotModified", (base,), {"get_wsgi_headers": get_wsgi_headers}),
+    )
+    return cls

@@ -1,0 +1,151 @@
+"""Per-application settings and state, read from the configuration once.
+
+Stored in ``app.extensions["preconditions"]`` by
+:meth:`~flask_preconditions.Preconditions.init_app`; :func:`get_state` finds it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing as t
+
+from flask import Flask
+
+from .conditions import DEFAULT_MAX_HEADER_LENGTH
+from .conditions import DEFAULT_REQUIRED_METHODS
+from .conditions import unsafe_methods
+from .views import classify
+from .views import Route
+
+#: The name of the extension in ``app.extensions``.
+EXTENSION_NAME = "preconditions"
+# The registered names of the blueprints protect() covers, in app.extensions:
+# a blueprint may be registered before init_app or after it.
+PROTECTED_BLUEPRINTS = "preconditions.protected_blueprints"
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """The extension's settings for one application.
+
+    .. versionadded:: 0.2
+    """
+
+    app_wide: bool = True
+    required_methods: frozenset[str] = DEFAULT_REQUIRED_METHODS
+    max_header_length: int = DEFAULT_MAX_HEADER_LENGTH
+
+
+def read_settings(
+    config: t.Mapping[str, t.Any], overrides: t.Mapping[str, t.Any]
+) -> Settings:
+    """Validate the ``PRECONDITIONS_*`` configuration, constructor values first.
+
+    :raise TypeError, ValueError: a value is not valid; the message names the
+        key and what it takes.
+    """
+
+    def value(name: str) -> t.Any:
+        override = overrides.get(name)
+        return config[f"PRECONDITIONS_{name.upper()}"] if override is None else override
+
+    app_wide = value("app_wide")
+    if not isinstance(app_wide, bool):
+        raise TypeError(
+            f"PRECONDITIONS_APP_WIDE must be True or False, not {app_wide!r}."
+        )
+    methods = value("required_methods")
+    if isinstance(methods, str):
+        raise TypeError(
+            "PRECONDITIONS_REQUIRED_METHODS must be a list of methods, not a"
+            f" string: {methods!r}."
+        )
+    names = list(methods) if isinstance(methods, t.Iterable) else None
+    if names is None or not all(isinstance(m, str) for m in names):
+        raise TypeError(
+            "PRECONDITIONS_REQUIRED_METHODS must be a list of method names"
+            f" such as 'PUT', not {methods!r}."
+        )
+    max_length = value("max_header_length")
+    if not isinstance(max_length, int) or max_length < 64:
+        raise ValueError(
+            "PRECONDITIONS_MAX_HEADER_LENGTH must be an int of at least 64,"
+            f" not {max_length!r}."
+        )
+    return Settings(
+        app_wide=app_wide,
+        required_methods=unsafe_methods(names),
+        max_header_length=max_length,
+    )
+
+
+class State:
+    """Per-application state, stored in ``app.extensions["preconditions"]``.
+
+    .. versionadded:: 0.2
+    """
+
+    def __init__(
+        self, extension: t.Any, settings: Settings, protected_blueprints: set[str]
+    ) -> None:
+        #: The :class:`~flask_preconditions.Preconditions` that initialised it.
+        self.extension = extension
+        self.settings = settings
+        #: Registered names of the blueprints :meth:`Preconditions.protect` covers.
+        self.protected_blueprints = protected_blueprints
+        # (endpoint, method) -> Route; only routed requests and the routes the
+        # audit lists reach it, so it is bounded by the URL map.
+        self._routes: dict[tuple[str, str], Route] = {}
+
+    def hooks_cover(self, endpoint: str) -> bool:
+        """Whether app-wide mode or a protected blueprint covers an endpoint.
+
+        ``"api.v1.notes"`` is covered by the blueprints ``"api.v1"`` and
+        ``"api"``, as Flask's ``Request.blueprints`` orders them.
+        """
+        if self.settings.app_wide:
+            return True
+        name = endpoint.rpartition(".")[0]
+        while name:
+            if name in self.protected_blueprints:
+                return True
+            name = name.rpartition(".")[0]
+        return False
+
+    def route(self, app: Flask, endpoint: str | None, method: str) -> Route:
+        """How requests with ``method`` to ``endpoint`` are handled."""
+        if endpoint is None:
+            return classify(None, method, hooks_cover=False)
+        key = (endpoint, method)
+        try:
+            return self._routes[key]
+        except KeyError:
+            pass
+        route = classify(
+            app.view_functions.get(endpoint),
+            method,
+            hooks_cover=self.hooks_cover(endpoint),
+        )
+        self._routes[key] = route
+        return route
+
+
+def get_state(app: Flask) -> State:
+    """The extension's state on an application.
+
+    :raise RuntimeError: the extension is not initialised on ``app``.
+
+    .. versionadded:: 0.2
+    """
+    try:
+        return t.cast(State, app.extensions[EXTENSION_NAME])
+    except KeyError:
+        raise RuntimeError(
+            f"flask-preconditions is not initialised on the application"
+            f" {app.name!r}: call Preconditions(app) or init_app(app) first."
+        ) from None
+
+
+def protected_blueprints(app: Flask) -> set[str]:
+    """The set of blueprint names :meth:`Preconditions.protect` covers on ``app``."""
+    return t.cast(set[str], app.extensions.setdefault(PROTECTED_BLUEPRINTS, set()))

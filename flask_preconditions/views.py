@@ -1,0 +1,141 @@
+"""What a view declares, and the one classification of a route built on it.
+
+The request hooks, the route audit and the OpenAPI plugin all ask
+:func:`classify` how a method of an endpoint is handled, so what the audit
+reports is what a request gets.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import typing as t
+
+#: The attribute of a decorated view that holds its :class:`ResourceSpec`.
+SPEC_ATTRIBUTE = "__preconditions__"
+#: The attribute of a view (or ``MethodView`` class or method) left out of
+#: app-wide and blueprint protection.
+EXEMPT_ATTRIBUTE = "__preconditions_exempt__"
+
+
+@dataclasses.dataclass
+class ResourceSpec:
+    """How a decorated view finds its resource's validators.
+
+    Attached to the view by :meth:`Preconditions.etag` and
+    :meth:`Preconditions.last_modified`; read by the route audit.
+
+    .. versionadded:: 0.1
+    """
+
+    #: Called with the view arguments; returns the current version or ``None``.
+    version: t.Callable[..., t.Any] | None = None
+    #: Whether entity-tags derived from the version are weak.
+    weak: bool = False
+    #: Called with the view arguments; returns the last modification date.
+    last_modified: t.Callable[..., t.Any] | None = None
+    #: Whether the entity-tag is computed from the GET response body.
+    body: bool = False
+    #: Representation headers that GET, HEAD and early 304 responses carry.
+    headers: tuple[tuple[str, str], ...] = ()
+    #: Whether the view's write is itself a compare-and-swap on the checked
+    #: version (``atomic=True``, or a version function that says so), so that
+    #: it needs no write lock.
+    atomic: bool = False
+
+    @property
+    def uses_functions(self) -> bool:
+        """Whether validators come from functions, without running the view."""
+        return not self.body and (
+            self.version is not None or self.last_modified is not None
+        )
+
+    @property
+    def compare_and_swap(self) -> bool:
+        """Whether writes are atomic without a lock.
+
+        .. versionadded:: 0.2
+        """
+        return self.atomic or bool(
+            getattr(self.version, "compare_and_swap", False) and self.uses_functions
+        )
+
+
+class Mode(enum.Enum):
+    """How requests with one method to one endpoint are handled.
+
+    .. versionadded:: 0.2
+    """
+
+    #: Left out with :meth:`~flask_preconditions.Preconditions.exempt`.
+    EXEMPT = "exempt"
+    #: The view's own decorator checks it, with the view's :class:`ResourceSpec`.
+    DECORATED = "decorated"
+    #: App-wide mode or a protected blueprint checks it: entity-tags from GET
+    #: bodies, writes checked against a GET of the same URL.
+    HOOKS = "hooks"
+    #: Nothing checks it.
+    UNCOVERED = "uncovered"
+
+
+class Route(t.NamedTuple):
+    """The classification of one method of one endpoint.
+
+    .. versionadded:: 0.2
+    """
+
+    mode: Mode
+    #: The view's spec when :attr:`mode` is :attr:`Mode.DECORATED`.
+    spec: ResourceSpec | None = None
+
+
+_EXEMPT = Route(Mode.EXEMPT)
+_HOOKS = Route(Mode.HOOKS)
+_UNCOVERED = Route(Mode.UNCOVERED)
+
+
+def _declared(view: t.Any, method: str) -> Route | None:
+    if getattr(view, EXEMPT_ATTRIBUTE, False):
+        return _EXEMPT
+    spec = getattr(view, SPEC_ATTRIBUTE, None)
+    if spec is not None:
+        return Route(Mode.DECORATED, t.cast(ResourceSpec, spec))
+    view_class = getattr(view, "view_class", None)
+    if view_class is None:
+        return None
+    # A MethodView whose methods are decorated one by one; HEAD is answered by
+    # its get() when it has no head().
+    meth = getattr(view_class, method.lower(), None)
+    if meth is None and method == "HEAD":
+        meth = getattr(view_class, "get", None)
+    if meth is None:
+        return None
+    if getattr(view_class, EXEMPT_ATTRIBUTE, False) or getattr(
+        meth, EXEMPT_ATTRIBUTE, False
+    ):
+        return _EXEMPT
+    spec = getattr(meth, SPEC_ATTRIBUTE, None)
+    if spec is not None:
+        return Route(Mode.DECORATED, t.cast(ResourceSpec, spec))
+    return None
+
+
+def classify(
+    view: t.Callable[..., t.Any] | None, method: str, *, hooks_cover: bool
+) -> Route:
+    """How requests with ``method`` to ``view`` are handled.
+
+    :param view: the endpoint's view function, or ``None`` for an unrouted
+        request.
+    :param method: the request method, upper case.
+    :param hooks_cover: whether app-wide mode or a protected blueprint covers
+        the endpoint.
+
+    .. versionadded:: 0.2
+    """
+    if view is None:
+        return _EXEMPT
+    declared = _declared(view, method)
+    if declared is not None:
+        return declared
+    return _HOOKS if hooks_cover else _UNCOVERED
