@@ -8,6 +8,7 @@ stops the request into a 304 or a raised problem.
 from __future__ import annotations
 
 import inspect
+import logging
 import typing as t
 
 from flask import Flask
@@ -26,6 +27,7 @@ from .conditions import Presence
 from .conditions import SAFE_METHODS
 from .conditions import Validators
 from .internal_get import current_by_internal_get
+from .locking import holds_lock
 from .problems import problem_for
 from .responses import add_headers
 from .responses import EnvironHeaders
@@ -39,8 +41,10 @@ from .state import get_state
 from .state import Settings
 from .validators import etag_for_body
 from .validators import etag_for_version_cached
+from .validators import to_last_modified
 from .views import ResourceSpec
 
+logger = logging.getLogger("flask_preconditions")
 _CHECKED_ATTR = "_preconditions_checked"
 _NEW_VERSION_ATTR = "_preconditions_new_version"
 #: What :func:`new_version_record` returns when the view declared nothing.
@@ -92,8 +96,6 @@ def validators_from_functions(
     spec: ResourceSpec, app: Flask, req: Request
 ) -> tuple[Validators | None, t.Any]:
     """Ask the spec's functions for the resource's validators and version."""
-    from .validators import to_last_modified
-
     view_args = req.view_args or {}
     version = None
     etag = None
@@ -211,19 +213,48 @@ def after_view(
         )
     # The write succeeded: hand the client the new validators so that it can
     # chain edits without another GET.
+    if method not in NEW_VALIDATOR_METHODS or header_value(response.headers, "ETag"):
+        return response
+    if not spec.uses_functions:
+        return validators_after_write(app, req, response)
+    new_version = new_version_record()
+    if new_version is UNSET:
+        new = validators_from_functions(spec, app, req)[0]
+    elif new_version is None:
+        new = None
+    else:
+        new = Validators(etag_for_version_cached(new_version), spec.weak)
+    set_validators(response, new)
+    return response
+
+
+def validators_after_write(app: Flask, req: Request, response: Response) -> Response:
+    """Give a checked write's 2xx the validators a GET of its URL has now.
+
+    Called while the request still holds its resource's write lock, so the
+    validators name exactly the state this write produced. A write that was
+    not checked, or whose response already carries an ``ETag``, is left
+    alone, as is one whose GET fails: the write happened, and a missing
+    validator only costs the client a GET.
+    """
     if (
-        method in NEW_VALIDATOR_METHODS
-        and spec.uses_functions
-        and header_value(response.headers, "ETag") is None
+        checked_record() is None
+        or not 200 <= response.status_code < 300
+        or header_value(response.headers, "ETag") is not None
+        or not holds_lock()
     ):
-        new_version = new_version_record()
-        if new_version is UNSET:
-            new = validators_from_functions(spec, app, req)[0]
-        elif new_version is None:
-            new = None
-        else:
-            new = Validators(etag_for_version_cached(new_version), spec.weak)
-        set_validators(response, new)
+        return response
+    try:
+        presence, current = current_by_internal_get(app, req)
+    except Exception:
+        logger.exception(
+            "The GET after the write to %s failed; the response goes without"
+            " its new validators.",
+            req.path,
+        )
+        return response
+    if presence is Presence.PRESENT and current is not None:
+        set_validators(response, current)
     return response
 
 

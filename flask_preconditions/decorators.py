@@ -11,10 +11,17 @@ import inspect
 import typing as t
 
 from flask import current_app
+from flask import Flask
+from flask.wrappers import Request
+from flask.wrappers import Response
 
 from .checks import after_view
 from .checks import before_view
 from .compat import current
+from .conditions import Validators
+from .locking import lock_write
+from .locking import needs_lock
+from .state import get_state
 from .views import ResourceSpec
 from .views import SPEC_ATTRIBUTE
 
@@ -94,6 +101,7 @@ def decorate(
     weak: bool,
     body: bool,
     headers: tuple[tuple[str, str], ...] = (),
+    atomic: bool = False,
 ) -> F:
     if not callable(view):
         raise TypeError(f"Only views can be decorated, not {type(view).__name__!r}.")
@@ -106,8 +114,11 @@ def decorate(
         spec.weak = weak
         if headers:
             spec.headers = headers
+        spec.atomic = spec.atomic or atomic
         return view
-    spec = ResourceSpec(version=version, weak=weak, body=body, headers=headers)
+    spec = ResourceSpec(
+        version=version, weak=weak, body=body, headers=headers, atomic=atomic
+    )
 
     if inspect.iscoroutinefunction(view):
 
@@ -119,7 +130,7 @@ def decorate(
             from asgiref.sync import sync_to_async
 
             app, req = current()
-            early, validators = await sync_to_async(before_view)(spec, app, req)
+            early, validators = await sync_to_async(_lock_and_check)(spec, app, req)
             if early is not None:
                 return early
             rv = await view(*args, **kwargs)
@@ -133,7 +144,7 @@ def decorate(
             # The proxies are resolved once: each lookup costs a context
             # variable read, and the checks below need them many times.
             app, req = current()
-            early, validators = before_view(spec, app, req)
+            early, validators = _lock_and_check(spec, app, req)
             if early is not None:
                 return early
             return after_view(spec, app, req, view(*args, **kwargs), validators)
@@ -142,3 +153,12 @@ def decorate(
 
     setattr(wrapper, SPEC_ATTRIBUTE, spec)
     return t.cast(F, wrapper)
+
+
+def _lock_and_check(
+    spec: ResourceSpec, app: Flask, req: Request
+) -> tuple[Response | None, Validators | None]:
+    settings = get_state(app).settings
+    if not spec.compare_and_swap and needs_lock(settings, req):
+        lock_write(settings, app, req)
+    return before_view(spec, app, req)

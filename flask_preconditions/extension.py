@@ -24,19 +24,20 @@ from . import hooks
 from .checks import checked_record
 from .checks import record_new_version
 from .cli import preconditions_cli
-from .conditions import DEFAULT_MAX_HEADER_LENGTH
-from .conditions import DEFAULT_REQUIRED_METHODS
 from .decorators import decorate
 from .decorators import decorate_last_modified
 from .decorators import ETagDecorator
 from .decorators import header_items
 from .decorators import lazy_etag
+from .locking import release_write
 from .problems import problem_response
+from .state import DEFAULTS
 from .state import EXTENSION_NAME
 from .state import protected_blueprints
 from .state import read_settings
 from .state import State
 from .views import EXEMPT_ATTRIBUTE
+from .views import RESOURCE_KEY_ATTRIBUTE
 
 P = t.ParamSpec("P")
 R = t.TypeVar("R")
@@ -79,6 +80,12 @@ class Preconditions:
     views with :meth:`etag` and :meth:`last_modified` to take validators from
     the model instead, without running the view for 304, 412 and 428.
 
+    Every write it checks holds its resource's write lock from before the
+    check until the request is torn down, so that two writes carrying the same
+    entity-tag cannot both succeed: the second is checked against what the
+    first wrote. The default lock holds across the worker processes and
+    threads of one host; see :mod:`flask_preconditions.locks` for many hosts.
+
     :param app: the application to initialise, if not using :meth:`init_app`.
     :param app_wide: protect every endpoint (default ``True``); when ``False``,
         only decorated views and :meth:`protect`-ed blueprints are covered.
@@ -87,8 +94,18 @@ class Preconditions:
         ``PRECONDITIONS_REQUIRED_METHODS``.
     :param max_header_length: precondition header values longer than this are
         refused with 431. Overrides ``PRECONDITIONS_MAX_HEADER_LENGTH``.
+    :param lock: the write-lock backend: a
+        :class:`~flask_preconditions.locks.LockBackend`, or a value that
+        ``PRECONDITIONS_LOCK`` takes (``"file"``, ``"thread"``, a Redis or
+        PostgreSQL URL); ``False`` or ``"off"`` turns locking off. Overrides
+        ``PRECONDITIONS_LOCK``.
+    :param lock_timeout: seconds a write waits for its resource's lock before
+        it is answered 503. Overrides ``PRECONDITIONS_LOCK_TIMEOUT``.
 
     .. versionadded:: 0.1
+    .. versionchanged:: 0.2
+        Checked writes hold a per-resource write lock; ``lock`` and
+        ``lock_timeout`` were added.
     """
 
     def __init__(
@@ -98,8 +115,12 @@ class Preconditions:
         app_wide: bool | None = None,
         required_methods: t.Iterable[str] | None = None,
         max_header_length: int | None = None,
+        lock: t.Any = None,
+        lock_timeout: float | None = None,
     ) -> None:
         self.app_wide = app_wide
+        self.lock = lock
+        self.lock_timeout = lock_timeout
         self.required_methods = (
             None if required_methods is None else tuple(required_methods)
         )
@@ -120,19 +141,17 @@ class Preconditions:
                 "flask-preconditions is already initialised on this application;"
                 " call init_app once per application."
             )
-        app.config.setdefault("PRECONDITIONS_APP_WIDE", True)
-        app.config.setdefault(
-            "PRECONDITIONS_REQUIRED_METHODS", sorted(DEFAULT_REQUIRED_METHODS)
-        )
-        app.config.setdefault(
-            "PRECONDITIONS_MAX_HEADER_LENGTH", DEFAULT_MAX_HEADER_LENGTH
-        )
+        for key, default in DEFAULTS.items():
+            app.config.setdefault(key, default)
+        app.config.setdefault("PRECONDITIONS_LOCK_NAMESPACE", app.import_name)
         settings = read_settings(
             app.config,
             {
                 "app_wide": self.app_wide,
                 "required_methods": self.required_methods,
                 "max_header_length": self.max_header_length,
+                "lock": self.lock,
+                "lock_timeout": self.lock_timeout,
             },
         )
         state = State(self, settings, protected_blueprints(app))
@@ -140,6 +159,8 @@ class Preconditions:
         if settings.app_wide:
             app.before_request(functools.partial(hooks.before_request, state))
             app.after_request(functools.partial(hooks.after_request, state))
+        if settings.lock is not None:
+            app.teardown_request(release_write)
         # One handler for every HTTP error, passing through those it does not
         # render, so that Flask's own lookup lets any handler of the app win:
         # one for a status or class (found first), a blueprint's (found before
@@ -162,6 +183,7 @@ class Preconditions:
         *,
         weak: bool,
         headers: t.Mapping[str, str] | None = None,
+        atomic: bool | None = None,
     ) -> t.Callable[[F], F]: ...
 
     @t.overload
@@ -172,6 +194,18 @@ class Preconditions:
         *,
         weak: bool | None = None,
         headers: t.Mapping[str, str],
+        atomic: bool | None = None,
+    ) -> t.Callable[[F], F]: ...
+
+    @t.overload
+    def etag(
+        self,
+        func: t.Callable[..., t.Any],
+        /,
+        *,
+        weak: bool | None = None,
+        headers: t.Mapping[str, str] | None = None,
+        atomic: bool,
     ) -> t.Callable[[F], F]: ...
 
     @t.overload
@@ -191,6 +225,7 @@ class Preconditions:
         *,
         weak: bool | None = None,
         headers: t.Mapping[str, str] | None = None,
+        atomic: bool | None = None,
     ) -> t.Any:
         """Give a view's resource an entity-tag and check preconditions on it.
 
@@ -230,6 +265,15 @@ class Preconditions:
             before the view runs carry too, as RFC 9110 §15.4.5 requires::
 
                 @pre.etag(note_version, headers={"Cache-Control": "no-cache"})
+
+        :param atomic: the view's write is itself a compare-and-swap on
+            :func:`expected_version` (an ``UPDATE … WHERE version =
+            :expected`` that refuses a changed row with 412), so it needs no
+            write lock. :func:`~flask_preconditions.sqlalchemy.versioned`
+            says so on its own.
+
+        .. versionchanged:: 0.2
+            Added ``atomic``.
         """
         declared_headers = header_items(headers)
         if func is None:
@@ -244,13 +288,14 @@ class Preconditions:
             raise TypeError(
                 f"etag() takes a version function, not {type(func).__name__!r}."
             )
-        if weak is not None or headers is not None:
+        if weak is not None or headers is not None or atomic is not None:
             return functools.partial(
                 decorate,
                 version=func,
                 weak=bool(weak),
                 body=False,
                 headers=declared_headers,
+                atomic=bool(atomic),
             )
         return lazy_etag(func)
 
@@ -288,6 +333,35 @@ class Preconditions:
         """
         setattr(view, EXEMPT_ATTRIBUTE, True)
         return view
+
+    def resource_key(self, func: t.Callable[..., t.Any]) -> t.Callable[[F], F]:
+        """Name the resource of a view's URLs, for its write lock.
+
+        By default a write locks its endpoint and view arguments, so every URL
+        of one view and one set of arguments shares a lock. When several views
+        or URLs reach one record, give them the same key, so that their writes
+        exclude each other too::
+
+            @app.put("/notes/<int:note_id>")
+            @app.put("/users/<user>/notes/<int:note_id>")
+            @pre.resource_key(lambda note_id, **_: f"note:{note_id}")
+            def put_note(note_id, user=None): ...
+
+        The function is called with the view arguments and returns a string
+        (or anything with a stable ``str()``).
+
+        .. versionadded:: 0.2
+        """
+        if not callable(func):
+            raise TypeError(
+                f"resource_key() takes a function, not {type(func).__name__!r}."
+            )
+
+        def decorator(view: F) -> F:
+            setattr(view, RESOURCE_KEY_ATTRIBUTE, func)
+            return view
+
+        return decorator
 
     def protect(self, blueprint: Blueprint) -> Blueprint:
         """Protect every endpoint of a blueprint, as app-wide mode does.

@@ -12,9 +12,13 @@ from flask.wrappers import Response
 
 from .checks import check_against_get
 from .checks import conditional_body_response
+from .checks import validators_after_write
 from .compat import current
 from .conditions import IGNORING_METHODS
+from .conditions import NEW_VALIDATOR_METHODS
 from .conditions import SAFE_METHODS
+from .locking import lock_write
+from .locking import needs_lock
 from .state import get_state
 from .state import State
 from .views import Mode
@@ -31,18 +35,25 @@ def before_request(state: State) -> None:
         return
     if state.route(app, req.endpoint, method).mode is not Mode.HOOKS:
         return
+    if needs_lock(state.settings, req):
+        lock_write(state.settings, app, req)
     check_against_get(state.settings, app, req)
 
 
 def after_request(state: State, response: Response) -> Response:
-    """Give a GET response its entity-tag, and answer its conditions."""
+    """Give a GET response its entity-tag and answer its conditions; give a
+    checked write's response its new validators."""
     app, req = current()
     method = req.method
-    if method not in SAFE_METHODS or req.endpoint is None:
+    if req.endpoint is None or (
+        method not in SAFE_METHODS and method not in NEW_VALIDATOR_METHODS
+    ):
         return response
     if state.route(app, req.endpoint, method).mode is not Mode.HOOKS:
         return response
-    return conditional_body_response(state.settings, app, req, response)
+    if method in SAFE_METHODS:
+        return conditional_body_response(state.settings, app, req, response)
+    return validators_after_write(app, req, response)
 
 
 def blueprint_before_request() -> None:

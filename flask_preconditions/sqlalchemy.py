@@ -43,6 +43,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from werkzeug import exceptions
 from werkzeug.exceptions import HTTPException
 
+from .checks import checked_record
 from .compat import handle_error
 from .extension import expected_version
 from .extension import set_new_version
@@ -121,7 +122,11 @@ class SQLAlchemyPreconditions:
       changed the row after this one was checked, into
       :class:`~flask_preconditions.PreconditionFailed` (412), or
       :class:`WriteConflict` (409) when the request sent no precondition
-      header;
+      header; likewise an ``UPDATE`` or ``DELETE`` of a row that did not exist
+      when a create-only request (``If-None-Match: *``) was checked;
+    - an :exc:`~sqlalchemy.exc.IntegrityError` of a create-only request,
+      whose ``INSERT`` collided with a row another request created meanwhile,
+      into 412;
     - a busy database (SQLite's "database is locked" after its busy timeout,
       PostgreSQL's serialization failures and deadlocks) into
       :class:`DatabaseBusy` (503 with ``Retry-After``).
@@ -161,6 +166,7 @@ class SQLAlchemyPreconditions:
         app.extensions[EXTENSION_NAME] = _State(self.session, self.retry_after)
         app.register_error_handler(StaleDataError, _stale_data)
         app.register_error_handler(sa.exc.OperationalError, _operational_error)
+        app.register_error_handler(sa.exc.IntegrityError, _integrity_error)
 
 
 def _rollback() -> None:
@@ -198,6 +204,23 @@ def _stale_data(error: StaleDataError) -> t.Any:
             "Another request changed this resource after this request's"
             " preconditions were checked and before it was written, so nothing"
             f" was written. {PreconditionFailed.description}"
+        )
+    )
+
+
+def _integrity_error(error: sa.exc.IntegrityError) -> t.Any:
+    checked = checked_record()
+    if checked is None or checked[0] is not None:
+        raise error
+    # The request was checked against an absent resource (If-None-Match: *),
+    # and its INSERT collided: another request created the resource meanwhile.
+    _rollback()
+    return _http_error(
+        PreconditionFailed(
+            "Another request created this resource after this request's"
+            " preconditions were checked, so If-None-Match: * no longer holds"
+            " and nothing was written. Read the resource (GET) and send"
+            " If-Match with its ETag to modify it."
         )
     )
 
@@ -371,6 +394,10 @@ class VersionFunction:
     .. versionadded:: 0.1
     """
 
+    #: Its writes are compare-and-swap (the versioned ``UPDATE``, an
+    #: ``INSERT`` that fails on the key): they need no write lock.
+    compare_and_swap: t.ClassVar[bool] = True
+
     def __init__(
         self,
         model: type[t.Any],
@@ -538,6 +565,13 @@ def _before_update(mapper: Mapper[t.Any], connection: t.Any, target: t.Any) -> N
     column = mapper.version_id_col
     if tracked is None or column is None:
         return
+    if tracked.instance is None:
+        # The check found no such row (a create-only PUT), and yet one is
+        # being updated or deleted: another request created it meanwhile.
+        raise StaleDataError(
+            f"{mapper.class_.__name__} did not exist when the request was"
+            " checked, but another request has created it since."
+        )
     attr = mapper.get_property_by_column(column).key
     checked = tracked.values.get(attr, _MISSING)
     if checked is _MISSING:

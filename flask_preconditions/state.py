@@ -14,6 +14,8 @@ from flask import Flask
 from .conditions import DEFAULT_MAX_HEADER_LENGTH
 from .conditions import DEFAULT_REQUIRED_METHODS
 from .conditions import unsafe_methods
+from .locks import backend_from_setting
+from .locks import LockBackend
 from .views import classify
 from .views import Route
 
@@ -22,6 +24,17 @@ EXTENSION_NAME = "preconditions"
 # The registered names of the blueprints protect() covers, in app.extensions:
 # a blueprint may be registered before init_app or after it.
 PROTECTED_BLUEPRINTS = "preconditions.protected_blueprints"
+
+#: The default ``PRECONDITIONS_*`` configuration (``LOCK_NAMESPACE`` defaults
+#: to the application's import name).
+DEFAULTS: t.Mapping[str, t.Any] = {
+    "PRECONDITIONS_APP_WIDE": True,
+    "PRECONDITIONS_REQUIRED_METHODS": sorted(DEFAULT_REQUIRED_METHODS),
+    "PRECONDITIONS_MAX_HEADER_LENGTH": DEFAULT_MAX_HEADER_LENGTH,
+    "PRECONDITIONS_LOCK": "file",
+    "PRECONDITIONS_LOCK_TIMEOUT": 10.0,
+    "PRECONDITIONS_LOCK_RETRY_AFTER": 1,
+}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -34,6 +47,14 @@ class Settings:
     app_wide: bool = True
     required_methods: frozenset[str] = DEFAULT_REQUIRED_METHODS
     max_header_length: int = DEFAULT_MAX_HEADER_LENGTH
+    #: The write-lock backend, or ``None`` when writes are not locked.
+    lock: LockBackend | None = None
+    #: Seconds a write waits for its resource's lock before a 503.
+    lock_timeout: float = 10.0
+    #: Tells applications apart in a lock service they share.
+    lock_namespace: str = ""
+    #: The ``Retry-After`` of that 503, in seconds.
+    lock_retry_after: int = 1
 
 
 def read_settings(
@@ -46,6 +67,7 @@ def read_settings(
     """
 
     def value(name: str) -> t.Any:
+        # None is "not given": the configuration decides.
         override = overrides.get(name)
         return config[f"PRECONDITIONS_{name.upper()}"] if override is None else override
 
@@ -72,10 +94,40 @@ def read_settings(
             "PRECONDITIONS_MAX_HEADER_LENGTH must be an int of at least 64,"
             f" not {max_length!r}."
         )
+    timeout = value("lock_timeout")
+    if (
+        isinstance(timeout, bool)
+        or not isinstance(timeout, (int, float))
+        or not 0 <= timeout < float("inf")
+    ):
+        raise ValueError(
+            "PRECONDITIONS_LOCK_TIMEOUT must be a number of seconds of at least 0,"
+            f" not {timeout!r}."
+        )
+    retry_after = value("lock_retry_after")
+    if (
+        isinstance(retry_after, bool)
+        or not isinstance(retry_after, int)
+        or retry_after < 0
+    ):
+        raise ValueError(
+            "PRECONDITIONS_LOCK_RETRY_AFTER must be a whole number of seconds,"
+            f" not {retry_after!r}."
+        )
+    namespace = value("lock_namespace")
+    if not isinstance(namespace, str) or not namespace:
+        raise TypeError(
+            "PRECONDITIONS_LOCK_NAMESPACE must be a non-empty string, not"
+            f" {namespace!r}."
+        )
     return Settings(
         app_wide=app_wide,
         required_methods=unsafe_methods(names),
         max_header_length=max_length,
+        lock=backend_from_setting(value("lock")),
+        lock_timeout=float(timeout),
+        lock_namespace=namespace,
+        lock_retry_after=retry_after,
     )
 
 

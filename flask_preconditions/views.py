@@ -16,6 +16,8 @@ SPEC_ATTRIBUTE = "__preconditions__"
 #: The attribute of a view (or ``MethodView`` class or method) left out of
 #: app-wide and blueprint protection.
 EXEMPT_ATTRIBUTE = "__preconditions_exempt__"
+#: The attribute of a view that holds its resource-key function.
+RESOURCE_KEY_ATTRIBUTE = "__preconditions_resource_key__"
 
 
 @dataclasses.dataclass
