@@ -53,6 +53,30 @@ class Protection(str, enum.Enum):
         return self.value
 
 
+class Atomicity(str, enum.Enum):
+    """Whether a checked write is atomic with its check, and what makes it so.
+
+    .. versionadded:: 0.2
+    """
+
+    #: The write itself is conditional on the checked version (``versioned()``,
+    #: ``atomic=True``): two writes checked against one version cannot both
+    #: succeed.
+    COMPARE_AND_SWAP = "compare-and-swap"
+    #: The resource's write lock is held from the check to the end of the
+    #: request.
+    LOCK = "lock"
+    #: Checked, then written, with nothing between: two writes carrying the
+    #: same entity-tag can both pass the check, and one is lost. The lock is
+    #: off (``PRECONDITIONS_LOCK``).
+    CHECK_THEN_WRITE = "check-then-write"
+    #: Not a checked write: a safe method, or one the extension does not check.
+    NOT_APPLICABLE = "-"
+
+    def __str__(self) -> str:
+        return self.value
+
+
 @dataclasses.dataclass(frozen=True)
 class RouteProtection:
     """One method of one URL rule, and how it is protected.
@@ -70,8 +94,12 @@ class RouteProtection:
     protection: Protection
     #: Why, in a sentence.
     reason: str
+    #: Whether a checked write is atomic with its check.
+    atomicity: Atomicity = Atomicity.NOT_APPLICABLE
+    #: The lock backend of an :attr:`Atomicity.LOCK` write, by class name.
+    lock: str | None = None
 
-    def as_dict(self) -> dict[str, str]:
+    def as_dict(self) -> dict[str, str | None]:
         """The row as a JSON-ready dict."""
         return {
             "endpoint": self.endpoint,
@@ -79,6 +107,8 @@ class RouteProtection:
             "rule": self.rule,
             "protection": self.protection.value,
             "reason": self.reason,
+            "atomicity": self.atomicity.value,
+            "lock": self.lock,
         }
 
 
@@ -118,9 +148,34 @@ def protection_of(
     ]
     if not rules:
         raise KeyError(f"No URL rule {rule!r} for endpoint {endpoint!r}.")
-    url_rule = rules[0]
+    return _row(app, state, endpoint, method, rules[0])
+
+
+def _row(
+    app: Flask, state: State, endpoint: str, method: str, url_rule: Rule
+) -> RouteProtection:
     protection, reason = _classify(app, state, endpoint, method, url_rule)
-    return RouteProtection(endpoint, method, url_rule.rule, protection, reason)
+    atomicity, lock = _atomicity(app, state, endpoint, method, protection)
+    return RouteProtection(
+        endpoint, method, url_rule.rule, protection, reason, atomicity, lock
+    )
+
+
+def _atomicity(
+    app: Flask, state: State, endpoint: str, method: str, protection: Protection
+) -> tuple[Atomicity, str | None]:
+    if method in SAFE_METHODS or protection not in (
+        Protection.VERSION,
+        Protection.BODY_HASH,
+    ):
+        return Atomicity.NOT_APPLICABLE, None
+    spec = state.route(app, endpoint, method).spec
+    if spec is not None and spec.compare_and_swap:
+        return Atomicity.COMPARE_AND_SWAP, None
+    lock = state.settings.lock
+    if lock is None:
+        return Atomicity.CHECK_THEN_WRITE, None
+    return Atomicity.LOCK, type(lock).__name__
 
 
 def _classify(
@@ -198,15 +253,8 @@ def audit_routes(app: Flask) -> list[RouteProtection]:
     .. versionadded:: 0.1
     """
     state = get_state(app)
-    rows = []
-    for url_rule in app.url_map.iter_rules():
-        for method in sorted((url_rule.methods or set()) - _UNLISTED_METHODS):
-            protection, reason = _classify(
-                app, state, url_rule.endpoint, method, url_rule
-            )
-            rows.append(
-                RouteProtection(
-                    url_rule.endpoint, method, url_rule.rule, protection, reason
-                )
-            )
-    return rows
+    return [
+        _row(app, state, url_rule.endpoint, method, url_rule)
+        for url_rule in app.url_map.iter_rules()
+        for method in sorted((url_rule.methods or set()) - _UNLISTED_METHODS)
+    ]

@@ -16,6 +16,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from .audit import Atomicity
 from .audit import audit_routes
 from .audit import Protection
 from .audit import RouteProtection
@@ -37,8 +38,17 @@ def format_table(rows: t.Sequence[RouteProtection]) -> str:
 
     .. versionadded:: 0.1
     """
-    headers = ("Endpoint", "Method", "Rule", "Protection")
-    table = [(row.endpoint, row.method, row.rule, row.protection.value) for row in rows]
+    headers = ("Endpoint", "Method", "Rule", "Protection", "Atomic")
+    table = [
+        (
+            row.endpoint,
+            row.method,
+            row.rule,
+            row.protection.value,
+            f"lock ({row.lock})" if row.lock else row.atomicity.value,
+        )
+        for row in rows
+    ]
     widths = [
         max([len(header), *(len(line[i]) for line in table)])
         for i, header in enumerate(headers)
@@ -54,7 +64,8 @@ def format_table(rows: t.Sequence[RouteProtection]) -> str:
     "--strict",
     is_flag=True,
     help="Exit with status 1 if a PUT, PATCH or DELETE route (any method in"
-    " PRECONDITIONS_REQUIRED_METHODS) is unprotected.",
+    " PRECONDITIONS_REQUIRED_METHODS) is unprotected, or a checked write is"
+    " check-then-write (the write lock is off).",
 )
 @click.option(
     "--json", "as_json", is_flag=True, help="Print the routes as a JSON array."
@@ -74,7 +85,9 @@ def routes_command(strict: bool, as_json: bool, sort: str) -> None:
     function), body-hash (entity-tag from the GET body), exempt, safe (a GET
     without validators), not-required (an unsafe method outside
     PRECONDITIONS_REQUIRED_METHODS), and unprotected: a write that can
-    silently overwrite another client's change.
+    silently overwrite another client's change. Atomic says how a checked
+    write is made atomic with its check: compare-and-swap, the write lock
+    (and its backend), or not at all (check-then-write).
     """
     rows = audit_routes(current_app)
     if sort != "match":
@@ -96,4 +109,14 @@ def routes_command(strict: bool, as_json: bool, sort: str) -> None:
             for row in unprotected
         )
         click.echo("\n".join(lines), err=True)
+    racy = [row for row in rows if row.atomicity is Atomicity.CHECK_THEN_WRITE]
+    if strict and racy:
+        lines = [
+            f"{len(racy)} check-then-write route(s): two writes carrying the same"
+            " ETag can both pass the check, and one is lost. Turn the write lock"
+            " on (PRECONDITIONS_LOCK) or make the write a compare-and-swap."
+        ]
+        lines.extend(f"  {row.method} {row.rule} ({row.endpoint})" for row in racy)
+        click.echo("\n".join(lines), err=True)
+    if strict and (unprotected or racy):
         click.get_current_context().exit(1)

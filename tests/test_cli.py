@@ -165,7 +165,7 @@ def test_protection_of_an_unknown_endpoint_is_a_key_error() -> None:
 def test_table_has_aligned_columns() -> None:
     rows = [r for r in audit_routes(make_app(app_wide=False)) if r.endpoint == "plain"]
     lines = format_table(rows).splitlines()
-    assert lines[0].split() == ["Endpoint", "Method", "Rule", "Protection"]
+    assert lines[0].split() == ["Endpoint", "Method", "Rule", "Protection", "Atomic"]
     assert {line.index("/plain") for line in lines[2:]} == {lines[0].index("Rule")}
 
 
@@ -178,10 +178,12 @@ def test_routes_command_lists_rule_method_and_protection(runner_app: Flask) -> N
     result = runner_app.test_cli_runner().invoke(args=["preconditions", "routes"])
     assert result.exit_code == 0
     lines = result.output.splitlines()
-    assert lines[0].split() == ["Endpoint", "Method", "Rule", "Protection"]
-    assert ["plain", "PUT", "/plain", "unprotected"] in [ln.split() for ln in lines]
-    assert ["versioned", "PUT", "/versioned/<int:item_id>", "version"] in [
+    assert lines[0].split() == ["Endpoint", "Method", "Rule", "Protection", "Atomic"]
+    assert ["plain", "PUT", "/plain", "unprotected", "-"] in [
         ln.split() for ln in lines
+    ]
+    assert ["versioned", "PUT", "/versioned/<int:item_id>", "version", "lock"] in [
+        ln.split()[:5] for ln in lines
     ]
 
 
@@ -220,6 +222,8 @@ def test_json_output_is_one_object_per_route_and_method(runner_app: Flask) -> No
         "rule": "/hashed",
         "protection": "body-hash",
         "reason": "Checked against the entity-tag of GET /hashed (@pre.etag).",
+        "atomicity": "lock",
+        "lock": "FileLocks",
     } in rows
     assert [r["rule"] for r in rows] == sorted(r["rule"] for r in rows)
 
@@ -228,7 +232,9 @@ def test_sort_by_protection_groups_rows(runner_app: Flask) -> None:
     result = runner_app.test_cli_runner().invoke(
         args=["preconditions", "routes", "--sort", "protection"]
     )
-    column = [line.split()[-1] for line in result.output.splitlines()[2:]]
+    lines = result.output.splitlines()
+    start = lines[0].index("Protection")
+    column = [line[start:].split()[0] for line in lines[2:]]
     assert column == sorted(column)
 
 
@@ -254,3 +260,60 @@ def test_sort_match_keeps_the_url_map_order(runner_app: Flask) -> None:
     in_map = [rule.endpoint for rule in runner_app.url_map.iter_rules()]
     assert list(dict.fromkeys(endpoints)) == list(dict.fromkeys(in_map))
     assert endpoints != sorted(endpoints)
+
+
+def atomicity_app(lock: t.Any) -> Flask:
+    app = Flask(__name__)
+    pre = Preconditions(app, lock=lock)
+    versions = {1: 1}
+
+    @app.route("/plain", methods=["GET", "PUT"])
+    def plain() -> str:
+        return "plain"
+
+    @app.route("/cas/<int:item_id>", methods=["GET", "PUT"])
+    @pre.etag(lambda item_id: versions.get(item_id), atomic=True)
+    def cas(item_id: int) -> str:
+        return "cas"
+
+    return app
+
+
+def atomicity_of(app: Flask) -> dict[tuple[str, str], tuple[str, str | None]]:
+    return {
+        (row.endpoint, row.method): (row.atomicity.value, row.lock)
+        for row in audit_routes(app)
+    }
+
+
+def test_the_audit_says_how_each_checked_write_is_atomic() -> None:
+    rows = atomicity_of(atomicity_app("thread"))
+    assert rows[("plain", "PUT")] == ("lock", "ThreadLocks")
+    assert rows[("cas", "PUT")] == ("compare-and-swap", None)
+    assert rows[("plain", "GET")] == ("-", None)
+
+
+def test_with_the_lock_off_checked_writes_are_check_then_write() -> None:
+    rows = atomicity_of(atomicity_app("off"))
+    assert rows[("plain", "PUT")] == ("check-then-write", None)
+    assert rows[("cas", "PUT")] == ("compare-and-swap", None)
+
+
+def test_strict_fails_on_check_then_write() -> None:
+    result = (
+        atomicity_app("off")
+        .test_cli_runner()
+        .invoke(args=["preconditions", "routes", "--strict"])
+    )
+    assert result.exit_code == 1
+    assert "1 check-then-write route(s)" in result.output
+    assert "PUT /plain (plain)" in result.output
+
+
+def test_strict_passes_with_the_lock_on() -> None:
+    result = (
+        atomicity_app("thread")
+        .test_cli_runner()
+        .invoke(args=["preconditions", "routes", "--strict"])
+    )
+    assert result.exit_code == 0, result.output
