@@ -18,7 +18,10 @@ from .problems import PreconditionFailed
 from .problems import PreconditionHeaderTooLarge
 from .problems import PreconditionRequired
 from .problems import PROBLEM_MEDIA_TYPE
+from .problems import problem_response
 from .problems import ProblemDetailsMixin
+from .problems import ResourceBusy
+from .problems import ServiceUnavailableProblem
 from .validators import etag_for_body
 from .validators import etag_for_version
 from .views import ResourceSpec
@@ -61,7 +64,9 @@ __all__ = [
     "PreconditionRequired",
     "Preconditions",
     "ProblemDetailsMixin",
+    "ResourceBusy",
     "ResourceSpec",
+    "ServiceUnavailableProblem",
     "Validators",
     "etag_for_body",
     "etag_for_version",
@@ -69,5 +74,6 @@ __all__ = [
     "expected_etag",
     "expected_version",
     "parse_entity_tags",
+    "problem_response",
     "set_new_version",
 ]
