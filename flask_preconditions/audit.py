@@ -98,6 +98,9 @@ class RouteProtection:
     atomicity: Atomicity = Atomicity.NOT_APPLICABLE
     #: The lock backend of an :attr:`Atomicity.LOCK` write, by class name.
     lock: str | None = None
+    #: Whether preconditions the request sends are evaluated (also for a
+    #: ``not-required`` method, which may send none).
+    conditional: bool = False
 
     def as_dict(self) -> dict[str, str | None]:
         """The row as a JSON-ready dict."""
@@ -155,19 +158,38 @@ def _row(
     app: Flask, state: State, endpoint: str, method: str, url_rule: Rule
 ) -> RouteProtection:
     protection, reason = _classify(app, state, endpoint, method, url_rule)
-    atomicity, lock = _atomicity(app, state, endpoint, method, protection)
+    conditional = protection in (Protection.VERSION, Protection.BODY_HASH)
+    if (
+        conditional
+        and method not in SAFE_METHODS
+        and method not in state.settings.required_methods
+    ):
+        # evaluate() asks nothing of such a request, so it goes through
+        # unchecked unless it sends a precondition itself.
+        protection, reason = (
+            Protection.NOT_REQUIRED,
+            (
+                f"{method} is not in PRECONDITIONS_REQUIRED_METHODS: checked only"
+                " when the request sends a precondition."
+            ),
+        )
+    atomicity, lock = _atomicity(app, state, endpoint, method, conditional)
     return RouteProtection(
-        endpoint, method, url_rule.rule, protection, reason, atomicity, lock
+        endpoint,
+        method,
+        url_rule.rule,
+        protection,
+        reason,
+        atomicity,
+        lock,
+        conditional,
     )
 
 
 def _atomicity(
-    app: Flask, state: State, endpoint: str, method: str, protection: Protection
+    app: Flask, state: State, endpoint: str, method: str, conditional: bool
 ) -> tuple[Atomicity, str | None]:
-    if method in SAFE_METHODS or protection not in (
-        Protection.VERSION,
-        Protection.BODY_HASH,
-    ):
+    if method in SAFE_METHODS or not conditional:
         return Atomicity.NOT_APPLICABLE, None
     spec = state.route(app, endpoint, method).spec
     if spec is not None and spec.compare_and_swap:

@@ -50,8 +50,6 @@ NOT_MODIFIED = "NotModified"
 PRECONDITION_FAILED = "PreconditionFailed"
 PRECONDITION_REQUIRED = "PreconditionRequired"
 
-_PROTECTED = (Protection.VERSION, Protection.BODY_HASH)
-
 _PROBLEM_SCHEMA: dict[str, t.Any] = {
     "type": "object",
     "description": "Problem details (RFC 9457).",
@@ -227,7 +225,7 @@ class PreconditionsPlugin(BasePlugin):
                 continue
             upper = method.upper()
             row = protection_of(app, endpoint, upper)
-            if row.protection not in _PROTECTED:
+            if not row.conditional:
                 continue
             resource = get_state(app).route(app, endpoint, upper).spec
             has_dates = resource is not None and resource.last_modified is not None
