@@ -15,27 +15,48 @@ from hypothesis import strategies as st
 from werkzeug.datastructures import Headers
 
 from flask_preconditions import conditions
-from flask_preconditions import headers
 from flask_preconditions.conditions import Decision
 from flask_preconditions.conditions import evaluate
 from flask_preconditions.conditions import Outcome
 from flask_preconditions.conditions import Validators
-from flask_preconditions.headers import parse_entity_tags
-from flask_preconditions.headers import parse_http_date
 
 UTC = dt.timezone.utc
 LAST_MODIFIED = dt.datetime(2024, 1, 1, 12, 0, 0, tzinfo=UTC)
 BEFORE = "Mon, 01 Jan 2024 11:00:00 GMT"
 AT = "Mon, 01 Jan 2024 12:00:00 GMT"
 AFTER = "Mon, 01 Jan 2024 13:00:00 GMT"
+BEFORE_RFC850 = "Monday, 01-Jan-24 11:00:00 GMT"
+BEFORE_ASCTIME = "Mon Jan  1 11:00:00 2024"
+# 1 January 2024 was a Monday; the day name is not checked against the date.
+BEFORE_ON_FRIDAY = "Fri, 01 Jan 2024 11:00:00 GMT"
+TWO_DATES = f"{BEFORE}, {BEFORE}"
+NOT_A_DATE = "yesterday"
+# Four-digit years are taken as written (RFC 9110 §5.6.7), not as 1969-2068.
+YEAR_0050 = "Sat, 01 Jan 0050 00:00:00 GMT"
+YEAR_0050_ASCTIME = "Sat Jan  1 00:00:00 0050"
+# Valid syntax before anything datetime holds: before every Last-Modified.
+YEAR_0000 = "Sat, 01 Jan 0000 00:00:00 GMT"
+YEAR_9999 = "Fri, 31 Dec 9999 23:59:59 GMT"
+# Dates that do not exist; read leniently, both would be after LAST_MODIFIED.
+FEBRUARY_31 = "Sat, 31 Feb 2024 12:00:00 GMT"
+HOUR_24 = "Mon, 01 Jan 2024 24:00:00 GMT"
+# The leap second that ended 2016, which the HTTP-date grammar allows.
+LEAP_SECOND = "Sat, 31 Dec 2016 23:59:60 GMT"
+OVERLONG_TAG = '"' + "a" * 9000 + '"'
+OVERLONG_DATE = AT + " " * 9000
 
 CURRENT = Validators(etag="abc", weak=False, last_modified=LAST_MODIFIED)
 WEAK = Validators(etag="abc", weak=True, last_modified=LAST_MODIFIED)
 ETAG_ONLY = Validators(etag="abc")
 DATE_ONLY = Validators(etag=None, last_modified=LAST_MODIFIED)
+EMPTY_TAG = Validators(etag="")
 SUBSECOND = Validators(
     etag="abc", last_modified=LAST_MODIFIED.replace(microsecond=500_000)
 )
+END_OF_2016 = Validators(
+    last_modified=dt.datetime(2016, 12, 31, 23, 59, 59, tzinfo=UTC)
+)
+START_OF_2017 = Validators(last_modified=dt.datetime(2017, 1, 1, tzinfo=UTC))
 
 PROCEED = Outcome.PROCEED
 NOT_MODIFIED = Outcome.NOT_MODIFIED
@@ -44,543 +65,237 @@ FAILED = Outcome.PRECONDITION_FAILED
 REQUIRED = Outcome.PRECONDITION_REQUIRED
 TOO_LARGE = Outcome.HEADER_TOO_LARGE
 
-
-def row(
-    rule: str,
-    method: str,
-    headers: dict[str, str],
-    current: Validators | None,
-    outcome: Outcome,
-) -> t.Any:
-    return pytest.param(method, headers, current, outcome, id=rule)
-
-
-RFC_TABLE = [
+# One row per case: (method, request headers, current validators or None for an
+# absent resource, expected outcome, the rule it checks).
+RFC_TABLE: list[tuple[str, dict[str, str], Validators | None, Outcome, str]] = [
     # §13.1.1 If-Match: strong comparison, lists, "*".
-    row(
-        "13.1.1-if-match-strong-match-proceeds",
-        "PUT",
-        {"If-Match": '"abc"'},
-        CURRENT,
-        PROCEED,
-    ),
-    row(
-        "13.1.1-if-match-strong-mismatch-412",
-        "PUT",
-        {"If-Match": '"xyz"'},
-        CURRENT,
-        FAILED,
-    ),
-    row(
-        "13.1.1-if-match-list-with-current-proceeds",
-        "PUT",
-        {"If-Match": '"x", "abc", "y"'},
-        CURRENT,
-        PROCEED,
-    ),
-    row(
-        "13.1.1-if-match-list-without-current-412",
-        "PUT",
-        {"If-Match": '"x", "y"'},
-        CURRENT,
-        FAILED,
-    ),
-    row(
-        "13.1.1-if-match-weak-request-tag-never-matches-412",
-        "PUT",
-        {"If-Match": 'W/"abc"'},
-        CURRENT,
-        FAILED,
-    ),
-    row(
-        "13.1.1-if-match-weak-current-tag-never-matches-412",
-        "PUT",
-        {"If-Match": '"abc"'},
-        WEAK,
-        FAILED,
-    ),
-    row(
-        "13.1.1-if-match-star-on-existing-proceeds",
-        "PUT",
-        {"If-Match": "*"},
-        CURRENT,
-        PROCEED,
-    ),
-    row(
-        "13.1.1-if-match-star-on-weak-existing-proceeds",
-        "DELETE",
-        {"If-Match": "*"},
-        WEAK,
-        PROCEED,
-    ),
-    row("13.1.1-if-match-star-on-absent-412", "PUT", {"If-Match": "*"}, None, FAILED),
-    row(
-        "13.1.1-if-match-tag-on-absent-412", "PUT", {"If-Match": '"abc"'}, None, FAILED
-    ),
-    row(
-        "13.1.1-if-match-without-current-etag-412",
-        "PUT",
-        {"If-Match": '"abc"'},
-        DATE_ONLY,
-        FAILED,
-    ),
-    row(
-        "13.1.1-if-match-unquoted-is-false-412",
-        "PUT",
-        {"If-Match": "abc"},
-        CURRENT,
-        FAILED,
-    ),
-    row(
-        "13.1.1-if-match-on-get-mismatch-412",
-        "GET",
-        {"If-Match": '"xyz"'},
-        CURRENT,
-        FAILED,
-    ),
-    row(
-        "13.1.1-if-match-on-get-match-proceeds",
-        "GET",
-        {"If-Match": '"abc"'},
-        CURRENT,
-        PROCEED,
-    ),
-    row(
-        "5.6.1-if-match-empty-list-elements-tolerated",
-        "PATCH",
-        {"If-Match": ' , "abc" ,, '},
-        CURRENT,
-        PROCEED,
-    ),
-    row(
-        "13.1.1-if-match-is-case-sensitive-412",
-        "PUT",
-        {"If-Match": '"ABC"'},
-        CURRENT,
-        FAILED,
-    ),
-    row(
-        "8.8.3-if-match-empty-opaque-tag-matches-proceeds",
-        "PUT",
-        {"If-Match": '"x", ""'},
-        Validators(etag=""),
-        PROCEED,
-    ),
+    ("PUT", {"If-Match": '"abc"'}, CURRENT, PROCEED, "13.1.1 strong match"),
+    ("PUT", {"If-Match": '"xyz"'}, CURRENT, FAILED, "13.1.1 strong mismatch"),
+    ("PUT", {"If-Match": '"x", "abc", "y"'}, CURRENT, PROCEED, "13.1.1 list has it"),
+    ("PUT", {"If-Match": '"x", "y"'}, CURRENT, FAILED, "13.1.1 list lacks it"),
+    ("PUT", {"If-Match": 'W/"abc"'}, CURRENT, FAILED, "13.1.1 weak never matches"),
+    ("PUT", {"If-Match": '"abc"'}, WEAK, FAILED, "13.1.1 weak current: 412"),
+    ("PUT", {"If-Match": "*"}, CURRENT, PROCEED, "13.1.1 star, existing"),
+    ("DELETE", {"If-Match": "*"}, WEAK, PROCEED, "13.1.1 star, weak existing"),
+    ("PUT", {"If-Match": "*"}, None, FAILED, "13.1.1 star, absent"),
+    ("PUT", {"If-Match": '"abc"'}, None, FAILED, "13.1.1 tag, absent"),
+    ("PUT", {"If-Match": '"abc"'}, DATE_ONLY, FAILED, "13.1.1 no current tag"),
+    ("PUT", {"If-Match": "abc"}, CURRENT, FAILED, "13.1.1 unquoted is false"),
+    ("GET", {"If-Match": '"xyz"'}, CURRENT, FAILED, "13.1.1 GET mismatch"),
+    ("GET", {"If-Match": '"abc"'}, CURRENT, PROCEED, "13.1.1 GET match"),
+    ("PATCH", {"If-Match": ' , "abc" ,, '}, CURRENT, PROCEED, "5.6.1 empty elements"),
+    ("PUT", {"If-Match": '"ABC"'}, CURRENT, FAILED, "13.1.1 case-sensitive"),
+    ("PUT", {"If-Match": '"x", ""'}, EMPTY_TAG, PROCEED, "8.8.3 empty opaque tag"),
     # §13.1.4 If-Unmodified-Since.
-    row(
-        "13.1.4-ius-modified-after-date-412",
-        "PUT",
-        {"If-Unmodified-Since": BEFORE},
-        CURRENT,
-        FAILED,
-    ),
-    row(
-        "13.1.4-ius-equal-to-last-modified-proceeds",
-        "PUT",
-        {"If-Unmodified-Since": AT},
-        CURRENT,
-        PROCEED,
-    ),
-    row(
-        "13.1.4-ius-after-last-modified-proceeds",
-        "PUT",
-        {"If-Unmodified-Since": AFTER},
-        CURRENT,
-        PROCEED,
-    ),
-    row(
-        "5.6.7-ius-compares-at-one-second-resolution",
-        "PUT",
-        {"If-Unmodified-Since": AT},
-        SUBSECOND,
-        PROCEED,
-    ),
-    row(
-        "13.1.4-ius-on-get-modified-412",
-        "GET",
-        {"If-Unmodified-Since": BEFORE},
-        CURRENT,
-        FAILED,
-    ),
-    row(
-        "13.1.4-ius-invalid-date-ignored-get-proceeds",
-        "GET",
-        {"If-Unmodified-Since": "yesterday"},
-        CURRENT,
-        PROCEED,
-    ),
-    row(
-        "13.1.4-ius-invalid-date-ignored-put-428",
-        "PUT",
-        {"If-Unmodified-Since": "yesterday"},
-        CURRENT,
-        REQUIRED,
-    ),
-    row(
-        "13.1.4-ius-two-members-ignored-put-428",
-        "PUT",
-        {"If-Unmodified-Since": f"{BEFORE}, {BEFORE}"},
-        CURRENT,
-        REQUIRED,
-    ),
-    row(
-        "13.1.4-ius-without-last-modified-ignored-428",
-        "PUT",
-        {"If-Unmodified-Since": BEFORE},
-        ETAG_ONLY,
-        REQUIRED,
-    ),
-    row(
-        "13.1.4-ius-obsolete-rfc850-date-understood-412",
-        "PUT",
-        {"If-Unmodified-Since": "Monday, 01-Jan-24 11:00:00 GMT"},
-        CURRENT,
-        FAILED,
-    ),
-    row(
-        "13.1.4-ius-obsolete-asctime-date-understood-412",
-        "PUT",
-        {"If-Unmodified-Since": "Mon Jan  1 11:00:00 2024"},
-        CURRENT,
-        FAILED,
-    ),
+    ("PUT", {"If-Unmodified-Since": BEFORE}, CURRENT, FAILED, "13.1.4 modified: 412"),
+    ("PUT", {"If-Unmodified-Since": AT}, CURRENT, PROCEED, "13.1.4 equal holds"),
+    ("PUT", {"If-Unmodified-Since": AFTER}, CURRENT, PROCEED, "13.1.4 after holds"),
+    ("PUT", {"If-Unmodified-Since": AT}, SUBSECOND, PROCEED, "5.6.7 seconds: holds"),
+    ("GET", {"If-Unmodified-Since": BEFORE}, CURRENT, FAILED, "13.1.4 GET: 412"),
+    ("GET", {"If-Unmodified-Since": NOT_A_DATE}, CURRENT, PROCEED, "13.1.4 junk: GET"),
+    ("PUT", {"If-Unmodified-Since": NOT_A_DATE}, CURRENT, REQUIRED, "13.1.4 junk: 428"),
+    ("PUT", {"If-Unmodified-Since": TWO_DATES}, CURRENT, REQUIRED, "13.1.4 list: 428"),
+    ("PUT", {"If-Unmodified-Since": BEFORE}, ETAG_ONLY, REQUIRED, "13.1.4 undated"),
+    ("PUT", {"If-Unmodified-Since": BEFORE_RFC850}, CURRENT, FAILED, "5.6.7 rfc850"),
+    ("PUT", {"If-Unmodified-Since": BEFORE_ASCTIME}, CURRENT, FAILED, "5.6.7 asctime"),
     # §13.1.2 If-None-Match: weak comparison.
-    row(
-        "13.1.2-inm-match-get-304",
-        "GET",
-        {"If-None-Match": '"abc"'},
-        CURRENT,
-        NOT_MODIFIED,
+    ("GET", {"If-None-Match": '"abc"'}, CURRENT, NOT_MODIFIED, "13.1.2 match, GET"),
+    ("HEAD", {"If-None-Match": '"abc"'}, CURRENT, NOT_MODIFIED, "13.1.2 match, HEAD"),
+    ("GET", {"If-None-Match": 'W/"abc"'}, CURRENT, NOT_MODIFIED, "13.1.2 weak sent"),
+    ("GET", {"If-None-Match": '"abc"'}, WEAK, NOT_MODIFIED, "13.1.2 weak current"),
+    ("GET", {"If-None-Match": '"x", W/"abc"'}, CURRENT, NOT_MODIFIED, "13.1.2 list"),
+    ("GET", {"If-None-Match": '"x", "y"'}, CURRENT, PROCEED, "13.1.2 mismatch"),
+    ("GET", {"If-None-Match": "*"}, CURRENT, NOT_MODIFIED, "13.1.2 star, existing"),
+    ("GET", {"If-None-Match": "abc"}, CURRENT, PROCEED, "13.1.2 malformed ignored"),
+    ("PUT", {"If-None-Match": '"abc"'}, CURRENT, FAILED, "13.1.2 match, PUT"),
+    ("POST", {"If-None-Match": '"abc"'}, CURRENT, FAILED, "13.1.2 match, POST"),
+    ("PUT", {"If-None-Match": "*"}, CURRENT, FAILED, "13.1.2 star, PUT existing"),
+    ("PUT", {"If-None-Match": "*"}, None, PROCEED, "13.1.2 star creates"),
+    ("PUT", {"If-None-Match": " * "}, None, PROCEED, "13.1.2 star with spaces"),
+    ("PUT", {"If-None-Match": '"x"'}, CURRENT, REQUIRED, "13.1.2 mismatch, PUT"),
+    ("PUT", {"If-None-Match": '"x"'}, None, REQUIRED, "13.1.2 create needs star"),
+    # §13.1.3 If-Modified-Since: GET and HEAD only.
+    ("GET", {"If-Modified-Since": AT}, CURRENT, NOT_MODIFIED, "13.1.3 equal"),
+    ("HEAD", {"If-Modified-Since": AFTER}, CURRENT, NOT_MODIFIED, "13.1.3 after"),
+    ("GET", {"If-Modified-Since": BEFORE}, CURRENT, PROCEED, "13.1.3 modified since"),
+    ("GET", {"If-Modified-Since": AT}, SUBSECOND, NOT_MODIFIED, "5.6.7 seconds: 304"),
+    ("GET", {"If-Modified-Since": "not a date"}, CURRENT, PROCEED, "13.1.3 junk"),
+    ("GET", {"If-Modified-Since": AFTER}, ETAG_ONLY, PROCEED, "13.1.3 undated"),
+    ("POST", {"If-Modified-Since": AFTER}, CURRENT, PROCEED, "13.1.3 not for POST"),
+    ("PUT", {"If-Modified-Since": AFTER}, CURRENT, REQUIRED, "13.1.3 not for PUT"),
+    ("GET", {"If-Modified-Since": AT}, DATE_ONLY, NOT_MODIFIED, "13.1.3 date only"),
+    # §5.6.7 HTTP-dates at the edges: what they say and what is ignored.
+    ("PUT", {"If-Unmodified-Since": YEAR_0050}, CURRENT, FAILED, "5.6.7 year 50: 412"),
+    ("GET", {"If-Modified-Since": YEAR_0050}, CURRENT, PROCEED, "5.6.7 year 50: GET"),
+    (
+        "DELETE",
+        {"If-Unmodified-Since": YEAR_0050_ASCTIME},
+        DATE_ONLY,
+        FAILED,
+        "5.6.7 asctime year 50: 412",
     ),
-    row(
-        "13.1.2-inm-match-head-304",
+    (
         "HEAD",
-        {"If-None-Match": '"abc"'},
-        CURRENT,
-        NOT_MODIFIED,
-    ),
-    row(
-        "13.1.2-inm-weak-request-tag-matches-weakly-304",
-        "GET",
-        {"If-None-Match": 'W/"abc"'},
-        CURRENT,
-        NOT_MODIFIED,
-    ),
-    row(
-        "13.1.2-inm-weak-current-tag-matches-weakly-304",
-        "GET",
-        {"If-None-Match": '"abc"'},
-        WEAK,
-        NOT_MODIFIED,
-    ),
-    row(
-        "13.1.2-inm-list-with-current-304",
-        "GET",
-        {"If-None-Match": '"x", W/"abc"'},
-        CURRENT,
-        NOT_MODIFIED,
-    ),
-    row(
-        "13.1.2-inm-mismatch-get-proceeds",
-        "GET",
-        {"If-None-Match": '"x", "y"'},
+        {"If-Modified-Since": YEAR_0050_ASCTIME},
         CURRENT,
         PROCEED,
+        "5.6.7 asctime year 50: HEAD",
     ),
-    row(
-        "13.1.2-inm-star-on-existing-get-304",
-        "GET",
-        {"If-None-Match": "*"},
-        CURRENT,
-        NOT_MODIFIED,
-    ),
-    row(
-        "13.1.2-inm-malformed-ignored-get-proceeds",
-        "GET",
-        {"If-None-Match": "abc"},
-        CURRENT,
-        PROCEED,
-    ),
-    row("13.1.2-inm-match-put-412", "PUT", {"If-None-Match": '"abc"'}, CURRENT, FAILED),
-    row(
-        "13.1.2-inm-match-post-412", "POST", {"If-None-Match": '"abc"'}, CURRENT, FAILED
-    ),
-    row(
-        "13.1.2-inm-star-put-on-existing-412",
+    ("PUT", {"If-Unmodified-Since": YEAR_0000}, CURRENT, FAILED, "5.6.7 year 0: 412"),
+    ("GET", {"If-Unmodified-Since": YEAR_0000}, DATE_ONLY, FAILED, "5.6.7 year 0 GET"),
+    ("PUT", {"If-Unmodified-Since": YEAR_0000}, ETAG_ONLY, REQUIRED, "13.1.4 year 0"),
+    ("GET", {"If-Modified-Since": YEAR_0000}, CURRENT, PROCEED, "5.6.7 year 0: GET"),
+    ("PUT", {"If-Unmodified-Since": YEAR_9999}, CURRENT, PROCEED, "5.6.7 9999 holds"),
+    ("GET", {"If-Modified-Since": YEAR_9999}, CURRENT, NOT_MODIFIED, "5.6.7 9999: 304"),
+    ("PUT", {"If-Unmodified-Since": FEBRUARY_31}, CURRENT, REQUIRED, "13.1.4 31 Feb"),
+    ("GET", {"If-Modified-Since": FEBRUARY_31}, CURRENT, PROCEED, "13.1.3 31 Feb"),
+    ("GET", {"If-Modified-Since": HOUR_24}, CURRENT, PROCEED, "13.1.3 hour 24"),
+    (
         "PUT",
-        {"If-None-Match": "*"},
+        {"If-Unmodified-Since": LEAP_SECOND},
+        END_OF_2016,
+        PROCEED,
+        "5.6.7 leap second is after second 59",
+    ),
+    (
+        "PUT",
+        {"If-Unmodified-Since": LEAP_SECOND},
+        START_OF_2017,
+        FAILED,
+        "5.6.7 leap second is before the next minute",
+    ),
+    (
+        "GET",
+        {"If-Modified-Since": LEAP_SECOND},
+        END_OF_2016,
+        NOT_MODIFIED,
+        "5.6.7 leap second: not modified since second 59",
+    ),
+    (
+        "GET",
+        {"If-Modified-Since": LEAP_SECOND},
+        START_OF_2017,
+        PROCEED,
+        "5.6.7 leap second: modified in the next minute",
+    ),
+    (
+        "PUT",
+        {"If-Unmodified-Since": BEFORE_ON_FRIDAY},
         CURRENT,
         FAILED,
+        "5.6.7 the day name is syntax only",
     ),
-    row(
-        "13.1.2-inm-star-put-on-absent-creates",
+    (
         "PUT",
-        {"If-None-Match": "*"},
-        None,
-        PROCEED,
-    ),
-    row(
-        "13.1.2-inm-star-put-on-absent-with-spaces-creates",
-        "PUT",
-        {"If-None-Match": " * "},
-        None,
-        PROCEED,
-    ),
-    row(
-        "13.1.2-inm-mismatch-put-still-needs-if-match-428",
-        "PUT",
-        {"If-None-Match": '"x"'},
+        {"If-Unmodified-Since": YEAR_9999 + " junk"},
         CURRENT,
         REQUIRED,
-    ),
-    row(
-        "13.1.2-inm-tag-put-on-absent-must-be-star-428",
-        "PUT",
-        {"If-None-Match": '"x"'},
-        None,
-        REQUIRED,
-    ),
-    # §13.1.3 If-Modified-Since: GET and HEAD only.
-    row(
-        "13.1.3-ims-equal-to-last-modified-304",
-        "GET",
-        {"If-Modified-Since": AT},
-        CURRENT,
-        NOT_MODIFIED,
-    ),
-    row(
-        "13.1.3-ims-after-last-modified-304",
-        "HEAD",
-        {"If-Modified-Since": AFTER},
-        CURRENT,
-        NOT_MODIFIED,
-    ),
-    row(
-        "13.1.3-ims-before-last-modified-proceeds",
-        "GET",
-        {"If-Modified-Since": BEFORE},
-        CURRENT,
-        PROCEED,
-    ),
-    row(
-        "5.6.7-ims-compares-at-one-second-resolution-304",
-        "GET",
-        {"If-Modified-Since": AT},
-        SUBSECOND,
-        NOT_MODIFIED,
-    ),
-    row(
-        "13.1.3-ims-invalid-date-ignored-proceeds",
-        "GET",
-        {"If-Modified-Since": "not a date"},
-        CURRENT,
-        PROCEED,
-    ),
-    row(
-        "13.1.3-ims-without-last-modified-proceeds",
-        "GET",
-        {"If-Modified-Since": AFTER},
-        ETAG_ONLY,
-        PROCEED,
-    ),
-    row(
-        "13.1.3-ims-ignored-on-post-proceeds",
-        "POST",
-        {"If-Modified-Since": AFTER},
-        CURRENT,
-        PROCEED,
-    ),
-    row(
-        "13.1.3-ims-ignored-on-put-428",
-        "PUT",
-        {"If-Modified-Since": AFTER},
-        CURRENT,
-        REQUIRED,
-    ),
-    row(
-        "13.1.3-ims-date-only-resource-304",
-        "GET",
-        {"If-Modified-Since": AT},
-        DATE_ONLY,
-        NOT_MODIFIED,
+        "13.1.4 trailing text is not a date and does not satisfy 428",
     ),
     # §13.2.2 order of evaluation.
-    row(
-        "13.2.2-step1-if-match-failure-beats-inm-match-412",
+    (
         "GET",
         {"If-Match": '"x"', "If-None-Match": '"abc"'},
         CURRENT,
         FAILED,
+        "13.2.2 step 1 fails before step 3 matches",
     ),
-    row(
-        "13.2.2-step1-then-step3-inm-match-get-304",
+    (
         "GET",
         {"If-Match": '"abc"', "If-None-Match": '"abc"'},
         CURRENT,
         NOT_MODIFIED,
+        "13.2.2 step 1 holds, step 3 matches on GET",
     ),
-    row(
-        "13.2.2-step1-then-step3-inm-match-put-412",
+    (
         "PUT",
         {"If-Match": '"abc"', "If-None-Match": '"abc"'},
         CURRENT,
         FAILED,
+        "13.2.2 step 1 holds, step 3 matches on PUT",
     ),
-    row(
-        "13.2.2-step2-ius-ignored-when-if-match-present",
+    (
         "PUT",
         {"If-Match": '"abc"', "If-Unmodified-Since": BEFORE},
         CURRENT,
         PROCEED,
+        "13.2.2 step 2 skipped when If-Match is present",
     ),
-    row(
-        "13.2.2-step2-ius-ignored-when-if-match-star",
+    (
         "PUT",
         {"If-Match": "*", "If-Unmodified-Since": BEFORE},
         CURRENT,
         PROCEED,
+        "13.2.2 step 2 skipped when If-Match is *",
     ),
-    row(
-        "13.2.2-step2-ius-failure-beats-inm-match-412",
+    (
         "GET",
         {"If-Unmodified-Since": BEFORE, "If-None-Match": '"abc"'},
         CURRENT,
         FAILED,
+        "13.2.2 step 2 fails before step 3 matches",
     ),
-    row(
-        "13.2.2-step4-ims-ignored-when-inm-present",
+    (
         "GET",
         {"If-None-Match": '"x"', "If-Modified-Since": AFTER},
         CURRENT,
         PROCEED,
+        "13.2.2 step 4 skipped when If-None-Match is present",
     ),
-    row(
-        "13.2.2-step4-ims-ignored-when-inm-malformed",
+    (
         "GET",
         {"If-None-Match": "abc", "If-Modified-Since": AFTER},
         CURRENT,
         PROCEED,
+        "13.2.2 step 4 skipped when If-None-Match is malformed",
     ),
-    row(
-        "13.2.2-step2-then-step4-ims-304",
+    (
         "GET",
         {"If-Unmodified-Since": AFTER, "If-Modified-Since": AT},
         CURRENT,
         NOT_MODIFIED,
+        "13.2.2 step 2 holds, step 4 gives 304",
     ),
     # §13.2.1 absent resources and methods that ignore preconditions.
-    row("13.2.1-get-absent-is-404", "GET", {}, None, NOT_FOUND),
-    row(
-        "13.2.1-get-absent-with-if-match-is-404-not-412",
-        "GET",
-        {"If-Match": '"abc"'},
-        None,
-        NOT_FOUND,
-    ),
-    row(
-        "13.2.1-head-absent-with-inm-is-404",
-        "HEAD",
-        {"If-None-Match": "*"},
-        None,
-        NOT_FOUND,
-    ),
-    row(
-        "13.2.1-delete-absent-with-if-match-is-404-not-412",
-        "DELETE",
-        {"If-Match": '"abc"'},
-        None,
-        NOT_FOUND,
-    ),
-    row(
-        "13.2.1-patch-absent-with-if-match-is-404-not-412",
-        "PATCH",
-        {"If-Match": '"abc"'},
-        None,
-        NOT_FOUND,
-    ),
-    row(
-        "13.2.1-delete-absent-without-headers-is-404-not-428",
-        "DELETE",
-        {},
-        None,
-        NOT_FOUND,
-    ),
-    row(
-        "13.2.1-options-ignores-if-match",
-        "OPTIONS",
-        {"If-Match": '"x"'},
-        CURRENT,
-        PROCEED,
-    ),
-    row(
-        "13.2.1-connect-ignores-if-none-match",
-        "CONNECT",
-        {"If-None-Match": '"abc"'},
-        CURRENT,
-        PROCEED,
-    ),
-    row(
-        "13.2.1-trace-ignores-if-unmodified-since",
-        "TRACE",
-        {"If-Unmodified-Since": BEFORE},
-        CURRENT,
-        PROCEED,
-    ),
-    row("13.2.1-options-on-absent-proceeds", "OPTIONS", {}, None, PROCEED),
+    ("GET", {}, None, NOT_FOUND, "13.2.1 GET absent, none"),
+    ("GET", {"If-Match": '"abc"'}, None, NOT_FOUND, "13.2.1 GET absent, If-Match"),
+    ("HEAD", {"If-None-Match": "*"}, None, NOT_FOUND, "13.2.1 HEAD absent"),
+    ("DELETE", {"If-Match": '"abc"'}, None, NOT_FOUND, "13.2.1 DELETE absent"),
+    ("PATCH", {"If-Match": '"abc"'}, None, NOT_FOUND, "13.2.1 PATCH absent"),
+    ("DELETE", {}, None, NOT_FOUND, "13.2.1 404 before 428"),
+    ("OPTIONS", {"If-Match": '"x"'}, CURRENT, PROCEED, "13.2.1 OPTIONS ignores"),
+    ("CONNECT", {"If-None-Match": '"abc"'}, CURRENT, PROCEED, "13.2.1 CONNECT"),
+    ("TRACE", {"If-Unmodified-Since": BEFORE}, CURRENT, PROCEED, "13.2.1 TRACE"),
+    ("OPTIONS", {}, None, PROCEED, "13.2.1 OPTIONS absent"),
     # RFC 6585 §3: unsafe requests must be conditional.
-    row("6585-3-put-without-preconditions-428", "PUT", {}, CURRENT, REQUIRED),
-    row("6585-3-patch-without-preconditions-428", "PATCH", {}, CURRENT, REQUIRED),
-    row("6585-3-delete-without-preconditions-428", "DELETE", {}, CURRENT, REQUIRED),
-    row("6585-3-put-creating-without-preconditions-428", "PUT", {}, None, REQUIRED),
-    row("6585-3-post-is-not-required-proceeds", "POST", {}, CURRENT, PROCEED),
-    row("6585-3-get-is-not-required-proceeds", "GET", {}, CURRENT, PROCEED),
-    row(
-        "6585-3-empty-if-match-counts-as-absent-428",
-        "PUT",
-        {"If-Match": " "},
-        CURRENT,
-        REQUIRED,
-    ),
-    row(
-        "6585-3-valid-ius-is-a-precondition-proceeds",
-        "DELETE",
-        {"If-Unmodified-Since": AT},
-        CURRENT,
-        PROCEED,
-    ),
+    ("PUT", {}, CURRENT, REQUIRED, "6585-3 PUT"),
+    ("PATCH", {}, CURRENT, REQUIRED, "6585-3 PATCH"),
+    ("DELETE", {}, CURRENT, REQUIRED, "6585-3 DELETE"),
+    ("PUT", {}, None, REQUIRED, "6585-3 PUT creating"),
+    ("POST", {}, CURRENT, PROCEED, "6585-3 POST not required"),
+    ("GET", {}, CURRENT, PROCEED, "6585-3 GET not required"),
+    ("PUT", {"If-Match": " "}, CURRENT, REQUIRED, "6585-3 empty If-Match is absent"),
+    ("DELETE", {"If-Unmodified-Since": AT}, CURRENT, PROCEED, "6585-3 valid date"),
     # RFC 6585 §5: bounded cost.
-    row(
-        "6585-5-overlong-if-match-431",
-        "PUT",
-        {"If-Match": '"' + "a" * 9000 + '"'},
-        CURRENT,
-        TOO_LARGE,
-    ),
-    row(
-        "6585-5-overlong-if-none-match-on-get-431",
-        "GET",
-        {"If-None-Match": "x" * 9000},
-        CURRENT,
-        TOO_LARGE,
-    ),
-    row(
-        "6585-5-overlong-date-431",
-        "GET",
-        {"If-Modified-Since": AT + " " * 9000},
-        CURRENT,
-        TOO_LARGE,
-    ),
+    ("PUT", {"If-Match": OVERLONG_TAG}, CURRENT, TOO_LARGE, "6585-5 long If-Match"),
+    ("GET", {"If-None-Match": "x" * 9000}, CURRENT, TOO_LARGE, "6585-5 long, GET"),
+    ("GET", {"If-Modified-Since": OVERLONG_DATE}, CURRENT, TOO_LARGE, "6585-5 date"),
 ]
 
 
-@pytest.mark.parametrize(("method", "headers", "current", "outcome"), RFC_TABLE)
+@pytest.mark.parametrize(
+    ("method", "headers", "current", "outcome", "rule"),
+    RFC_TABLE,
+    ids=[row[-1] for row in RFC_TABLE],
+)
 def test_rfc_9110_section_13_table(
     method: str,
     headers: dict[str, str],
     current: Validators | None,
     outcome: Outcome,
+    rule: str,
 ) -> None:
-    assert evaluate(method, headers, current).outcome is outcome
+    assert evaluate(method, headers, current).outcome is outcome, rule
 
 
 # -- which header decided, and what the decision says -------------------------
@@ -662,61 +377,7 @@ def test_werkzeug_headers_are_looked_up_case_insensitively() -> None:
     assert evaluate("PUT", headers, CURRENT).outcome is FAILED
 
 
-# -- parsing -----------------------------------------------------------------------
-
-
-def test_parse_entity_tags_reads_star() -> None:
-    tags = parse_entity_tags(" * ")
-    assert tags is not None and tags.star_tag
-
-
-def test_parse_entity_tags_separates_weak_and_strong() -> None:
-    tags = parse_entity_tags('"a", W/"b"')
-    assert tags is not None
-    assert tags.as_set() == {"a"}
-    assert tags.contains_weak("b") and not tags.contains("b")
-
-
-def test_parse_entity_tags_drops_empty_list_elements() -> None:
-    tags = parse_entity_tags('"a", , "b"')
-    assert tags is not None
-    assert tags.as_set(include_weak=True) == {"a", "b"}
-
-
-def test_parse_entity_tags_keeps_an_explicit_empty_tag() -> None:
-    tags = parse_entity_tags('"", "a"')
-    assert tags is not None
-    assert "" in tags.as_set()
-
-
-@pytest.mark.parametrize(
-    "value",
-    [
-        pytest.param("abc", id="unquoted"),
-        pytest.param('"abc', id="unterminated"),
-        pytest.param('"a"b"', id="quote-inside"),
-        pytest.param('w/"abc"', id="lower-case-weak-prefix"),
-        pytest.param('"a" "b"', id="missing-comma"),
-        pytest.param('"a b"', id="space-inside"),
-        pytest.param(",", id="only-commas"),
-        pytest.param('*, "a"', id="star-in-a-list"),
-        pytest.param('"\x7f"', id="control-character"),
-    ],
-)
-def test_parse_entity_tags_rejects_invalid_syntax(value: str) -> None:
-    assert parse_entity_tags(value) is None
-
-
-def test_parse_entity_tags_rejects_werkzeug_quadratic_pattern_without_werkzeug(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    # Werkzeug's parse_etags takes minutes on this input; the linear pre-check
-    # must reject it before Werkzeug ever sees it.
-    def refuse(value: str) -> t.NoReturn:
-        raise AssertionError("parse_etags reached with a malformed value")
-
-    monkeypatch.setattr(headers, "parse_etags", refuse)
-    assert parse_entity_tags('"a"x, ' * 100_000) is None
+# -- hostile values -----------------------------------------------------------------
 
 
 def test_quadratic_pattern_in_if_match_is_a_malformed_412() -> None:
@@ -737,27 +398,20 @@ def test_megabyte_value_is_refused_without_parsing(
     def refuse(value: str) -> t.NoReturn:
         raise AssertionError("an overlong value was parsed")
 
-    monkeypatch.setattr(headers, "parse_etags", refuse)
-    monkeypatch.setattr(headers, "parse_date", refuse)
+    monkeypatch.setattr(conditions, "parse_entity_tags", refuse)
     value = '"a", ' * 200_000
     assert evaluate("PUT", {"If-Match": value}, CURRENT).outcome is TOO_LARGE
 
 
-def test_parse_http_date_ignores_a_list_of_dates() -> None:
-    assert parse_http_date(f"{AT}, {AT}") is None
+def test_megabyte_date_is_refused_without_parsing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def refuse(value: str) -> t.NoReturn:
+        raise AssertionError("an overlong value was parsed")
 
-
-def test_parse_http_date_ignores_a_list_of_asctime_dates() -> None:
-    value = "Mon Jan  1 12:00:00 2024, Mon Jan  1 12:00:00 2024"
-    assert parse_http_date(value) is None
-
-
-def test_parse_http_date_reads_an_imf_fixdate() -> None:
-    assert parse_http_date(AT) == LAST_MODIFIED
-
-
-def test_parse_http_date_returns_none_for_garbage() -> None:
-    assert parse_http_date("soon") is None
+    monkeypatch.setattr(conditions, "parse_http_date", refuse)
+    value = AT + " " * 1_000_000
+    assert evaluate("PUT", {"If-Unmodified-Since": value}, CURRENT).outcome is TOO_LARGE
 
 
 def test_conditions_module_does_not_import_flask() -> None:
@@ -803,13 +457,52 @@ ENTITY_TAGS = st.builds(
     st.booleans(),
     OPAQUE_TAGS,
 )
-# Every HTTP-date form, and the odd ones email.utils accepts.
+
+
+MONTH_NAMES = (
+    "Jan",
+    "Feb",
+    "Mar",
+    "Apr",
+    "May",
+    "Jun",
+    "Jul",
+    "Aug",
+    "Sep",
+    "Oct",
+    "Nov",
+    "Dec",
+)
+
+
+def _imf_fixdate(instant: dt.datetime) -> str:
+    # Field by field: strftime writes years before 1000 with fewer than four
+    # digits on some platforms.
+    day_name = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")[instant.weekday()]
+    month = MONTH_NAMES[instant.month - 1]
+    time_of_day = f"{instant.hour:02d}:{instant.minute:02d}:{instant.second:02d}"
+    return f"{day_name}, {instant.day:02d} {month} {instant.year:04d} {time_of_day} GMT"
+
+
+# Every HTTP-date form, the corners of §5.6.7, and near misses.
 HTTP_DATES = st.one_of(
-    st.builds(
-        lambda d: d.strftime("%a, %d %b %Y %H:%M:%S GMT"),
-        st.datetimes(min_value=dt.datetime(1900, 1, 1)),
+    st.builds(_imf_fixdate, st.datetimes()),
+    st.sampled_from(
+        [
+            AT,
+            BEFORE,
+            BEFORE_RFC850,
+            BEFORE_ASCTIME,
+            YEAR_0000,
+            YEAR_0050,
+            YEAR_0050_ASCTIME,
+            YEAR_9999,
+            LEAP_SECOND,
+            FEBRUARY_31,
+            HOUR_24,
+            "1 Jan 99999",
+        ]
     ),
-    st.sampled_from([AT, BEFORE, "Monday, 01-Jan-24 11:00:00 GMT", "1 Jan 99999"]),
 )
 
 
@@ -934,13 +627,25 @@ def test_if_modified_since_is_304_exactly_when_not_modified_since(
     try:
         date = last_modified + dt.timedelta(seconds=offset)
     except OverflowError:
-        return
-    if date.year < 1900:
-        return
-    header = date.strftime("%a, %d %b %Y %H:%M:%S GMT")
+        assume(False)
     current = Validators(last_modified=last_modified)
-    decision = evaluate("GET", {"If-Modified-Since": header}, current)
+    decision = evaluate("GET", {"If-Modified-Since": _imf_fixdate(date)}, current)
     expected = NOT_MODIFIED if offset >= 0 else PROCEED
+    assert decision.outcome is expected
+
+
+@settings(max_examples=200, deadline=None)
+@given(last_modified=AWARE_DATES, offset=st.integers(-(10**6), 10**6))
+def test_if_unmodified_since_holds_exactly_when_not_modified_since(
+    last_modified: dt.datetime, offset: int
+) -> None:
+    try:
+        date = last_modified.replace(microsecond=0) + dt.timedelta(seconds=offset)
+    except OverflowError:
+        assume(False)
+    current = Validators(last_modified=last_modified)
+    decision = evaluate("PUT", {"If-Unmodified-Since": _imf_fixdate(date)}, current)
+    expected = PROCEED if offset >= 0 else FAILED
     assert decision.outcome is expected
 
 
@@ -992,51 +697,3 @@ def test_a_single_tag_is_decided_as_the_parsed_list_decides_it(
     single = evaluate(method, {header: f"{padding}{sent}{padding}"}, current)
     listed = evaluate(method, {header: f"{sent}, {sent}"}, current)
     assert single.outcome is listed.outcome
-
-
-@pytest.mark.parametrize(
-    "value",
-    [
-        "Sun, 06 Nov 1994 08:49:37 GMT",  # IMF-fixdate
-        "Sunday, 06-Nov-94 08:49:37 GMT",  # rfc850-date
-        "Sun Nov  6 08:49:37 1994",  # asctime-date
-        "  Sun, 06 Nov 1994 08:49:37 GMT\t",  # surrounding whitespace
-    ],
-    ids=["imf-fixdate", "rfc850", "asctime", "ows"],
-)
-def test_5_6_7_each_http_date_form_is_read(value: str) -> None:
-    assert parse_http_date(value) == dt.datetime(1994, 11, 6, 8, 49, 37, tzinfo=UTC)
-
-
-@pytest.mark.parametrize(
-    "value",
-    [
-        "Sun, 06 Nov 1994 08:49:37 GMT trailing",
-        "Sun, 06 Nov 1994 08:49:37 +0100",
-        "Sun, 06 Nov 1994 08:49:37",
-        "sun, 06 Nov 1994 08:49:37 GMT",
-        "Sun, 6 Nov 1994 08:49:37 GMT",
-        "1994-11-06T08:49:37Z",
-        " " * 8000 + "x",
-    ],
-    ids=["trailing", "zone", "no-gmt", "lower-day", "one-digit-day", "iso", "spaces"],
-)
-def test_13_1_4_what_is_not_an_http_date_is_ignored(value: str) -> None:
-    assert parse_http_date(value) is None
-
-
-def test_13_1_4_if_unmodified_since_with_trailing_text_does_not_satisfy_428() -> None:
-    far_future = "Fri, 31 Dec 9999 23:59:59 GMT junk"
-    decision = evaluate("PUT", {"If-Unmodified-Since": far_future}, CURRENT)
-    assert decision.outcome is Outcome.PRECONDITION_REQUIRED
-
-
-def test_5_6_7_a_two_digit_year_is_never_more_than_50_years_ahead() -> None:
-    this_year = dt.datetime.now(UTC).year
-    ahead = (this_year + 50) % 100  # exactly 50 years ahead: kept in the future
-    beyond = (this_year + 51) % 100  # 51 years ahead: the past century
-    read_ahead = parse_http_date(f"Monday, 01-Jan-{ahead:02d} 00:00:00 GMT")
-    read_beyond = parse_http_date(f"Monday, 01-Jan-{beyond:02d} 00:00:00 GMT")
-    assert read_ahead is not None and read_beyond is not None
-    assert read_ahead.year == this_year + 50
-    assert read_beyond.year == this_year + 51 - 100
