@@ -13,6 +13,7 @@ from .conditions import Decision
 from .conditions import evaluate
 from .conditions import Outcome
 from .conditions import Validators
+from .decisions import Cause
 from .headers import parse_entity_tags
 from .problems import PreconditionFailed
 from .problems import PreconditionHeaderTooLarge
@@ -55,6 +56,7 @@ def __getattr__(name: str) -> t.Any:
 
 __all__ = [
     "PROBLEM_MEDIA_TYPE",
+    "Cause",
     "Checked",
     "Decision",
     "ETagDecorator",

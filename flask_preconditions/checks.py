@@ -26,9 +26,12 @@ from .conditions import Outcome
 from .conditions import Presence
 from .conditions import SAFE_METHODS
 from .conditions import Validators
+from .decisions import Cause
 from .internal_get import current_by_internal_get
 from .locking import holds_lock
+from .problems import PreconditionFailed
 from .problems import problem_for
+from .problems import ServiceUnavailableProblem
 from .responses import add_headers
 from .responses import EnvironHeaders
 from .responses import has_preconditions
@@ -245,7 +248,7 @@ def validators_after_write(app: Flask, req: Request, response: Response) -> Resp
     ):
         return response
     try:
-        presence, current = current_by_internal_get(app, req)
+        found = current_by_internal_get(app, req)
     except Exception:
         logger.exception(
             "The GET after the write to %s failed; the response goes without"
@@ -253,8 +256,8 @@ def validators_after_write(app: Flask, req: Request, response: Response) -> Resp
             req.path,
         )
         return response
-    if presence is Presence.PRESENT and current is not None:
-        set_validators(response, current)
+    if found.presence is Presence.PRESENT:
+        set_validators(response, found.validators)
     return response
 
 
@@ -267,11 +270,30 @@ def check_against_get(settings: Settings, app: Flask, req: Request) -> None:
         req.environ
     ):
         return
-    presence, current = current_by_internal_get(app, req)
+    found = current_by_internal_get(app, req)
+    presence, current = found.presence, found.validators
     if presence is Presence.NOT_APPLICABLE:
         return
+    if presence is Presence.UNAVAILABLE:
+        retry_after = found.retry_after or ""
+        raise ServiceUnavailableProblem(
+            "The current state of the resource could not be read (a GET of this"
+            f" URL answered {found.status}), so this write could not be checked"
+            " and nothing was written. Send it again after the Retry-After"
+            " delay.",
+            retry_after=int(retry_after)
+            if retry_after and retry_after.isdigit()
+            else 1,
+        )
     decision = _evaluate(settings, req, current, required=True)
     if decision.outcome is not Outcome.PROCEED:
+        if presence is Presence.UNKNOWN and decision.cause is Cause.STALE_TAG:
+            raise PreconditionFailed(
+                "The current entity-tag of the resource could not be read (a GET"
+                f" of this URL answered {found.status}), so no entity-tag in"
+                " If-Match can be confirmed and nothing was written. Only"
+                " If-Match: * can write it until its GET answers 200."
+            )
         answer(decision, current, app, req)
     record_checked(current, None)
 

@@ -10,13 +10,17 @@ turns decisions into responses.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import enum
 import typing as t
 
 from werkzeug.datastructures import ETags
 
+from .decisions import Cause
+from .decisions import Decision as Decision
+from .decisions import HeaderLookup as HeaderLookup
+from .decisions import Outcome as Outcome
+from .decisions import Validators as Validators
 from .headers import parse_entity_tags
 from .headers import parse_http_date
 
@@ -44,82 +48,6 @@ DEFAULT_REQUIRED_METHODS = frozenset({"PUT", "PATCH", "DELETE"})
 
 #: Precondition header values longer than this are refused with 431.
 DEFAULT_MAX_HEADER_LENGTH = 8192
-
-
-class HeaderLookup(t.Protocol):
-    """Request headers, looked up by canonical name: a dict or Werkzeug's
-    :class:`~werkzeug.datastructures.Headers`.
-
-    .. versionadded:: 0.1
-    """
-
-    def get(self, key: str, /) -> str | None: ...
-
-
-class Outcome(enum.Enum):
-    """What the server must do with a request after evaluating its preconditions.
-
-    The value of each member is the HTTP status code it leads to, or ``None``
-    when the request goes on to the view.
-
-    .. versionadded:: 0.1
-    """
-
-    #: The preconditions hold (or do not apply): perform the method.
-    PROCEED = None
-    #: A conditional GET or HEAD whose representation the client already has.
-    NOT_MODIFIED = 304
-    #: The resource does not exist and the method cannot create it.
-    NOT_FOUND = 404
-    #: A precondition was false: the client's copy is stale. Nothing is written.
-    PRECONDITION_FAILED = 412
-    #: An unsafe request that does not say which version it modifies.
-    PRECONDITION_REQUIRED = 428
-    #: A precondition header was too long to be evaluated at bounded cost.
-    HEADER_TOO_LARGE = 431
-
-
-class Validators(t.NamedTuple):
-    """The current validators of an existing resource.
-
-    :param etag: the opaque part of the entity-tag, without quotes or ``W/``,
-        or ``None`` when the resource has no entity-tag.
-    :param weak: whether the entity-tag is weak.
-    :param last_modified: the last modification date, timezone-aware in UTC,
-        or ``None`` when the resource has none.
-
-    A named tuple: one is built for every request, and tuples are the cheapest
-    immutable records Python has.
-
-    .. versionadded:: 0.1
-    """
-
-    etag: str | None = None
-    weak: bool = False
-    last_modified: dt.datetime | None = None
-
-
-@dataclasses.dataclass(frozen=True)
-class Decision:
-    """The result of :func:`evaluate`.
-
-    :param outcome: what to do with the request.
-    :param header: the request header that decided it, if one did.
-    :param reason: a sentence for humans saying why, citing the RFC rule.
-
-    .. versionadded:: 0.1
-    """
-
-    outcome: Outcome
-    header: str | None = None
-    reason: str = ""
-    #: Whether the deciding header was not valid syntax for its field.
-    malformed: bool = False
-
-    @property
-    def proceed(self) -> bool:
-        """Whether the request goes on to the view."""
-        return self.outcome is Outcome.PROCEED
 
 
 _PROCEED = Decision(Outcome.PROCEED)
@@ -217,6 +145,7 @@ def evaluate(
                 Outcome.HEADER_TOO_LARGE,
                 name,
                 f"The {name} header is longer than {max_header_length} characters.",
+                cause=Cause.TOO_LARGE,
             )
 
     safe = method in SAFE_METHODS
@@ -226,7 +155,10 @@ def evaluate(
     # them would not be 2xx or 412. Only PUT can create a missing resource.
     if not exists and method != "PUT":
         return Decision(
-            Outcome.NOT_FOUND, None, "The resource does not exist (RFC 9110 §13.2.1)."
+            Outcome.NOT_FOUND,
+            None,
+            "The resource does not exist (RFC 9110 §13.2.1).",
+            cause=Cause.NOT_FOUND,
         )
 
     decided = _evaluate_conditions(
@@ -268,13 +200,21 @@ def _evaluate_conditions(
                 "The If-Match header is not '*' or a list of quoted entity-tags"
                 " (RFC 9110 §13.1.1).",
                 malformed=True,
+                cause=Cause.MALFORMED_TAG,
             )
         if current is None or not _strong_match(tags, current):
+            if current is None:
+                cause = Cause.NO_RESOURCE
+            elif _weak_match(tags, current):
+                cause = Cause.WEAK_TAG
+            else:
+                cause = Cause.STALE_TAG
             return Decision(
                 Outcome.PRECONDITION_FAILED,
                 "If-Match",
                 "No entity-tag in If-Match matches the current representation"
                 " (RFC 9110 §13.1.1, strong comparison).",
+                cause=cause,
             )
     # Step 2: If-Unmodified-Since, only when If-Match is absent (§13.1.4).
     elif if_match is None and if_unmodified_since is not None and current is not None:
@@ -290,6 +230,7 @@ def _evaluate_conditions(
                 "If-Unmodified-Since",
                 "The resource was modified after the If-Unmodified-Since date"
                 " (RFC 9110 §13.1.4).",
+                cause=Cause.MODIFIED_SINCE,
             )
 
     # Step 3: If-None-Match, weak comparison (§13.1.2).
@@ -309,6 +250,7 @@ def _evaluate_conditions(
                     Outcome.NOT_MODIFIED,
                     "If-None-Match",
                     "The client's representation is current (RFC 9110 §13.1.2).",
+                    cause=Cause.NOT_MODIFIED,
                 )
             return Decision(
                 Outcome.PRECONDITION_FAILED,
@@ -317,6 +259,7 @@ def _evaluate_conditions(
                 if star
                 else "An entity-tag in If-None-Match matches the current"
                 " representation (RFC 9110 §13.1.2).",
+                cause=Cause.EXISTS if star else Cause.NONE_MATCH,
             )
     # Step 4: If-Modified-Since, GET and HEAD only, only when If-None-Match is
     # absent (§13.1.3).
@@ -333,6 +276,7 @@ def _evaluate_conditions(
                 "If-Modified-Since",
                 "The resource was not modified since the If-Modified-Since date"
                 " (RFC 9110 §13.1.3).",
+                cause=Cause.NOT_MODIFIED,
             )
     return None
 
@@ -356,6 +300,7 @@ def _require_precondition(
             Outcome.PRECONDITION_REQUIRED,
             "If-None-Match",
             "A request that creates this resource must send If-None-Match: *.",
+            cause=Cause.MISSING_IF_NONE_MATCH,
         )
     if if_match is not None:
         return _PROCEED
@@ -370,6 +315,7 @@ def _require_precondition(
         "If-Match",
         "A request that modifies this resource must send If-Match with the"
         " entity-tag it was read with (RFC 6585 §3).",
+        cause=Cause.MISSING_IF_MATCH,
     )
 
 
@@ -423,7 +369,10 @@ class Presence(enum.Enum):
     #: 401 or 403: the request lacks the credentials the write needs too, and
     #: the write view will refuse it the same way; preconditions do not apply.
     NOT_APPLICABLE = "not-applicable"
-    #: Anything else (a redirect, 406, 429, a 5xx): nothing is known about the
+    #: 429 or 503: the server cannot read the resource now; a write cannot be
+    #: checked, and the client may send it again later.
+    UNAVAILABLE = "unavailable"
+    #: Anything else (a redirect, 406, a 500): nothing is known about the
     #: resource. It is taken to exist with no validator a client could hold,
     #: so only ``If-Match: *`` can write: fail closed, never unchecked.
     UNKNOWN = "unknown"
@@ -440,6 +389,8 @@ def presence_from_status(status: int) -> Presence:
         return Presence.ABSENT
     if status in (401, 403):
         return Presence.NOT_APPLICABLE
+    if status in (429, 503):
+        return Presence.UNAVAILABLE
     return Presence.UNKNOWN
 
 

@@ -48,6 +48,10 @@ class Current(t.NamedTuple):
     #: The validators when :attr:`presence` is PRESENT; no validator a client
     #: could hold when UNKNOWN; ``None`` otherwise.
     validators: Validators | None
+    #: The status the GET answered (0 when no GET route matched).
+    status: int = 0
+    #: The GET's ``Retry-After``, when it sent one.
+    retry_after: str | None = None
 
 
 def current_by_internal_get(app: Flask, req: Request) -> Current:
@@ -72,7 +76,8 @@ def current_by_internal_get(app: Flask, req: Request) -> Current:
         return Current(Presence.NOT_APPLICABLE, None)
     get_endpoint, response = dispatched
     try:
-        presence = presence_from_status(response.status_code)
+        status = response.status_code
+        presence = presence_from_status(status)
         if presence is Presence.PRESENT:
             current = response_validators(response)
             if (
@@ -89,9 +94,9 @@ def current_by_internal_get(app: Flask, req: Request) -> Current:
                     " with @pre.etag(version_function), or exempt the"
                     f" {req.method} view with @pre.exempt."
                 )
-            return Current(presence, current)
+            return Current(presence, current, status)
         if presence is Presence.UNKNOWN:
-            return Current(presence, Validators())
-        return Current(presence, None)
+            return Current(presence, Validators(), status)
+        return Current(presence, None, status, response.headers.get("Retry-After"))
     finally:
         response.close()

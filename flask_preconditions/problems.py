@@ -17,9 +17,10 @@ from werkzeug.sansio.response import Response as SansIOResponse
 from werkzeug.wrappers import Request
 from werkzeug.wrappers import Response
 
-from .conditions import Decision
-from .conditions import Outcome
 from .conditions import SAFE_METHODS
+from .decisions import Cause
+from .decisions import Decision
+from .decisions import Outcome
 
 if t.TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
@@ -29,6 +30,15 @@ PROBLEM_MEDIA_TYPE = "application/problem+json"
 
 # Characters of a path that need no percent-encoding in a URI reference.
 _PATH_SAFE = "/:@!$&'()*+,;=-._~"
+
+#: What a client whose write was refused for a change it has not seen should
+#: do next: the end of every such problem detail.
+RETRY_ADVICE = (
+    "Read the resource again (GET) to obtain its current state and ETag,"
+    " reapply the change to that state, and retry with the new ETag in"
+    " If-Match. Do not resend the same request unchanged: it would overwrite"
+    " the other change."
+)
 
 #: The problem type of each status the extension answers with problem details:
 #: the section of the RFC that defines the status.
@@ -151,10 +161,7 @@ class PreconditionFailed(ProblemDetailsMixin, exceptions.PreconditionFailed):
     problem_type = PROBLEM_TYPES[412]
     description = (
         "The resource was changed by another request since the client read it,"
-        " so nothing was written. Read the resource again (GET) to obtain its"
-        " current state and ETag, reapply the change to that state, and retry"
-        " with the new ETag in If-Match. Do not resend the same request"
-        " unchanged: it would overwrite the other change."
+        f" so nothing was written. {RETRY_ADVICE}"
     )
 
 
@@ -241,19 +248,88 @@ class ResourceBusy(ServiceUnavailableProblem):
     )
 
 
+class ResourceNotFound(ProblemDetailsMixin, exceptions.NotFound):
+    """404: the resource a conditional request names does not exist.
+
+    Answered by the extension where evaluation finds no resource (RFC 9110
+    §13.2.1); an application's own 404 handler wins.
+
+    .. versionadded:: 0.2
+    """
+
+    problem_type = PROBLEM_TYPES[404]
+    description = "The resource does not exist."
+
+
+_WRITE_DETAILS: dict[Cause, str] = {
+    Cause.STALE_TAG: PreconditionFailed.description,
+    Cause.WEAK_TAG: (
+        "If-Match names this resource's entity-tag only in a weak form"
+        ' (W/"..."), and If-Match compares strongly, so a weak tag never'
+        " matches (RFC 9110 §13.1.1); nothing was written. Send the ETag exactly"
+        " as the server sent it. If the server sent a strong ETag and the client"
+        " received W/, an intermediary weakened it: a proxy that compresses"
+        " responses (nginx gzip, Varnish do_gzip) does, and must be configured"
+        " to keep strong ETags."
+    ),
+    Cause.MALFORMED_TAG: (
+        "Nothing was written. Send back the ETag header of a GET response"
+        " exactly as received, quotes included."
+    ),
+    Cause.NO_RESOURCE: (
+        "The resource does not exist, so no entity-tag in If-Match can match;"
+        " nothing was written. To create it, send If-None-Match: * instead."
+    ),
+    Cause.MODIFIED_SINCE: (
+        "The resource was modified after the If-Unmodified-Since date, so"
+        f" nothing was written. {RETRY_ADVICE}"
+    ),
+    Cause.EXISTS: (
+        "The resource exists already, so nothing was written. Read it (GET) and"
+        " send If-Match with its ETag to modify it."
+    ),
+    Cause.NONE_MATCH: (
+        "Nothing was written. Read the resource (GET) and send If-Match with its"
+        " ETag to modify it."
+    ),
+}
+
+_READ_DETAILS: dict[Cause, str] = {
+    Cause.STALE_TAG: (
+        "The representation no longer has an entity-tag that If-Match names."
+        " Read it again without If-Match to get its current state and ETag."
+    ),
+    Cause.WEAK_TAG: (
+        'If-Match compares strongly, and a weak entity-tag (W/"...") never'
+        " matches (RFC 9110 §13.1.1). Send the ETag exactly as the server sent"
+        " it."
+    ),
+    Cause.MALFORMED_TAG: (
+        "Send back the ETag header of a GET response exactly as received,"
+        " quotes included."
+    ),
+    Cause.MODIFIED_SINCE: (
+        "The representation was modified after the If-Unmodified-Since date."
+        " Read it again without the condition to get its current state."
+    ),
+}
+
+
 def problem_for(decision: Decision, method: str) -> exceptions.HTTPException:
     """The error that answers a decision other than proceed or 304.
 
-    Its detail says why the request failed and what to send next.
+    Its detail says, for the decision's :class:`~flask_preconditions.decisions.Cause`,
+    why the request failed and what to send next; on a GET or HEAD, nothing
+    about writes.
 
     .. versionadded:: 0.2
     """
     outcome = decision.outcome
-    header = decision.header
+    cause = decision.cause
     if outcome is Outcome.NOT_FOUND:
-        return exceptions.NotFound()
+        return ResourceNotFound()
     if outcome is Outcome.PRECONDITION_REQUIRED:
-        if header == "If-None-Match":
+        if cause is Cause.MISSING_IF_NONE_MATCH:
             return PreconditionRequired(
                 "This request would create the resource, but does not say that"
                 " it must not exist yet, so it could overwrite a resource that"
@@ -262,16 +338,11 @@ def problem_for(decision: Decision, method: str) -> exceptions.HTTPException:
         return PreconditionRequired()
     if outcome is Outcome.HEADER_TOO_LARGE:
         return PreconditionHeaderTooLarge(
-            f"{decision.reason} Send {header} with only the entity-tags you hold."
+            f"{decision.reason} Send {decision.header} with only the entity-tags"
+            " you hold."
         )
-    if header == "If-None-Match" and method not in SAFE_METHODS:
-        return PreconditionFailed(
-            f"{decision.reason} Nothing was written. Read the resource (GET) and"
-            " send If-Match with its ETag to modify it."
-        )
-    if decision.malformed:
-        return PreconditionFailed(
-            f"{decision.reason} Send back the ETag header of a GET response"
-            " exactly as received, quotes included."
-        )
-    return PreconditionFailed(f"{decision.reason} {PreconditionFailed.description}")
+    details = _READ_DETAILS if method in SAFE_METHODS else _WRITE_DETAILS
+    detail = details.get(cause) if cause is not None else None
+    if detail is None:
+        detail = PreconditionFailed.description
+    return PreconditionFailed(f"{decision.reason} {detail}")

@@ -49,6 +49,7 @@ from .extension import expected_version
 from .extension import set_new_version
 from .problems import PreconditionFailed
 from .problems import ProblemDetailsMixin
+from .problems import RETRY_ADVICE
 from .problems import ServiceUnavailableProblem
 from .responses import has_preconditions
 
@@ -203,7 +204,7 @@ def _stale_data(error: StaleDataError) -> t.Any:
         PreconditionFailed(
             "Another request changed this resource after this request's"
             " preconditions were checked and before it was written, so nothing"
-            f" was written. {PreconditionFailed.description}"
+            f" was written. {RETRY_ADVICE}"
         )
     )
 
@@ -746,7 +747,7 @@ def conditional_update(
         raise PreconditionFailed(
             "The resource was changed or deleted by another request after this"
             " request's preconditions were checked, so nothing was written."
-            f" {PreconditionFailed.description}"
+            f" {RETRY_ADVICE}"
         )
     if has_request_context():
         # The response's ETag names this write, not a later one.
@@ -781,5 +782,5 @@ def conditional_delete(
         raise PreconditionFailed(
             "The resource was changed or deleted by another request after this"
             " request's preconditions were checked, so nothing was deleted."
-            f" {PreconditionFailed.description}"
+            f" {RETRY_ADVICE}"
         )

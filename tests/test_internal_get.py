@@ -224,3 +224,48 @@ def test_the_internal_get_leaves_g_and_after_this_request_alone() -> None:
         "outer_marker": "outer",
         "outer_request_method": "PUT",
     }
+
+
+@pytest.mark.parametrize(("status", "retry_after"), [(503, "30"), (429, None)])
+def test_a_get_that_is_unavailable_makes_the_write_503_not_412(
+    status: int, retry_after: str | None
+) -> None:
+    app = Flask(__name__)
+    Preconditions(app)
+    writes: list[str] = []
+
+    @app.route("/busy", methods=["GET", "PUT"])
+    def busy() -> t.Any:
+        if request.method == "PUT":
+            writes.append("PUT")
+            return "written"
+        headers = {"Retry-After": retry_after} if retry_after else {}
+        return "try later", status, headers
+
+    response = app.test_client().put("/busy", headers={"If-Match": '"any"'})
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == (retry_after or "1")
+    detail = response.get_json()["detail"]
+    assert f"answered {status}" in detail
+    assert "nothing was written" in detail
+    assert writes == []
+
+
+def test_a_get_that_fails_otherwise_makes_the_write_412_saying_why() -> None:
+    app = Flask(__name__)
+    Preconditions(app)
+
+    @app.route("/odd", methods=["GET", "PUT"])
+    def odd() -> t.Any:
+        if request.method == "PUT":
+            return "written"
+        return "not acceptable", 406
+
+    client = app.test_client()
+    response = client.put("/odd", headers={"If-Match": '"any"'})
+    assert response.status_code == 412
+    detail = response.get_json()["detail"]
+    assert "answered 406" in detail
+    assert "changed by another request" not in detail
+    # Fail closed, but If-Match: * still writes.
+    assert client.put("/odd", headers={"If-Match": "*"}).status_code == 200

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import typing as t
 
 import pytest
 from flask import Flask
@@ -159,3 +161,189 @@ def test_raised_from_a_view_the_apps_412_handler_wins(
 
     response = client.post("/fail")
     assert response.get_data(as_text=True) == "handled PreconditionFailed"
+
+
+# -- a true detail for each cause ----------------------------------------------
+
+WRITTEN = "nothing was written"
+
+
+@pytest.fixture
+def causes_app() -> Flask:
+    from flask import request as current_request
+
+    from flask_preconditions import Preconditions
+
+    app = Flask(__name__)
+    pre = Preconditions(app, app_wide=False)
+    versions: dict[int, int] = {1: 1}
+    weak_versions: dict[int, int] = {1: 1}
+
+    @app.route("/notes/<int:note_id>", methods=["GET", "PUT", "DELETE"])
+    @pre.etag(lambda note_id: versions.get(note_id))
+    @pre.last_modified(lambda note_id: dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc))
+    def note(note_id: int) -> str:
+        return current_request.method
+
+    @app.route("/weak/<int:note_id>", methods=["GET", "PUT"])
+    @pre.etag(lambda note_id: weak_versions.get(note_id), weak=True)
+    def weak(note_id: int) -> str:
+        return "weak"
+
+    return app
+
+
+def etag_of(client: FlaskClient, url: str) -> str:
+    return client.get(url).headers["ETag"]
+
+
+# (name, method, url, headers (a callable of the current ETag), status, phrase)
+CAUSES: list[tuple[str, str, str, t.Callable[[str], dict[str, str]], int, str]] = [
+    (
+        "stale-tag",
+        "PUT",
+        "/notes/1",
+        lambda tag: {"If-Match": '"old"'},
+        412,
+        "changed by another request",
+    ),
+    (
+        "weak-tag",
+        "PUT",
+        "/notes/1",
+        lambda tag: {"If-Match": "W/" + tag},
+        412,
+        "only in a weak form",
+    ),
+    (
+        "weak-current-tag",
+        "PUT",
+        "/weak/1",
+        lambda tag: {"If-Match": tag},
+        412,
+        "only in a weak form",
+    ),
+    (
+        "malformed-tag",
+        "PUT",
+        "/notes/1",
+        lambda tag: {"If-Match": "old"},
+        412,
+        "exactly as received",
+    ),
+    (
+        "no-resource",
+        "PUT",
+        "/notes/2",
+        lambda tag: {"If-Match": tag},
+        412,
+        "send If-None-Match: * instead",
+    ),
+    (
+        "modified-since",
+        "PUT",
+        "/notes/1",
+        lambda tag: {"If-Unmodified-Since": "Sat, 01 Jan 2000 00:00:00 GMT"},
+        412,
+        "modified after the If-Unmodified-Since date",
+    ),
+    (
+        "exists",
+        "PUT",
+        "/notes/1",
+        lambda tag: {"If-None-Match": "*"},
+        412,
+        "exists already",
+    ),
+    (
+        "none-match",
+        "PUT",
+        "/notes/1",
+        lambda tag: {"If-None-Match": tag},
+        412,
+        "send If-Match with its ETag",
+    ),
+    (
+        "missing-if-match",
+        "PUT",
+        "/notes/1",
+        lambda tag: {},
+        428,
+        "send it back in an If-Match header",
+    ),
+    (
+        "missing-if-none-match",
+        "PUT",
+        "/notes/2",
+        lambda tag: {},
+        428,
+        "Send If-None-Match: *",
+    ),
+    (
+        "stale-tag-on-get",
+        "GET",
+        "/notes/1",
+        lambda tag: {"If-Match": '"old"'},
+        412,
+        "Read it again without If-Match",
+    ),
+    (
+        "weak-tag-on-get",
+        "GET",
+        "/notes/1",
+        lambda tag: {"If-Match": "W/" + tag},
+        412,
+        "never matches",
+    ),
+    (
+        "modified-since-on-get",
+        "GET",
+        "/notes/1",
+        lambda tag: {"If-Unmodified-Since": "Sat, 01 Jan 2000 00:00:00 GMT"},
+        412,
+        "Read it again without the condition",
+    ),
+    (
+        "not-found",
+        "DELETE",
+        "/notes/2",
+        lambda tag: {"If-Match": '"x"'},
+        404,
+        "does not exist",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "headers", "status", "phrase"),
+    [case[1:] for case in CAUSES],
+    ids=[case[0] for case in CAUSES],
+)
+def test_each_cause_gets_a_true_detail(
+    causes_app: Flask,
+    method: str,
+    url: str,
+    headers: t.Callable[[str], dict[str, str]],
+    status: int,
+    phrase: str,
+) -> None:
+    client = causes_app.test_client()
+    tag = etag_of(client, "/weak/1" if url.startswith("/weak") else "/notes/1")
+    response = client.open(url, method=method, headers=headers(tag))
+    assert response.status_code == status
+    assert response.mimetype == PROBLEM_MEDIA_TYPE
+    detail = response.get_json()["detail"]
+    assert phrase in detail
+    # Each sentence once; and a read is never told about writes.
+    assert detail.lower().count(WRITTEN) <= 1
+    if method == "GET":
+        assert "written" not in detail and "write" not in detail.lower()
+
+
+def test_every_cause_is_in_the_docs_table() -> None:
+    from flask_preconditions.decisions import Cause
+    from helpers import ROOT
+
+    text = (ROOT / "docs" / "guide.rst").read_text()
+    for cause in Cause:
+        assert f"``{cause.value}``" in text, cause
