@@ -7,6 +7,7 @@ stops the request into a 304 or a raised problem.
 
 from __future__ import annotations
 
+import datetime as dt
 import inspect
 import logging
 import typing as t
@@ -20,6 +21,7 @@ from werkzeug.exceptions import HTTPException
 from .compat import handle_error
 from .conditions import Decision
 from .conditions import evaluate
+from .conditions import if_range_holds
 from .conditions import IGNORING_METHODS
 from .conditions import NEW_VALIDATOR_METHODS
 from .conditions import Outcome
@@ -68,14 +70,16 @@ def checked_record() -> tuple[Validators | None, t.Any] | None:
     return t.cast("tuple[Validators | None, t.Any] | None", g.get(_CHECKED_ATTR))
 
 
-def record_new_version(version: t.Any) -> None:
-    """Remember the version the request's write produced."""
-    setattr(g, _NEW_VERSION_ATTR, version)
+def record_new_version(version: t.Any, last_modified: t.Any = None) -> None:
+    """Remember the version (and date) the request's write produced."""
+    setattr(g, _NEW_VERSION_ATTR, (version, last_modified))
 
 
-def new_version_record() -> t.Any:
-    """The version :func:`record_new_version` kept, or :data:`UNSET`."""
-    return g.get(_NEW_VERSION_ATTR, UNSET)
+def new_version_record() -> tuple[t.Any, dt.datetime | None]:
+    """The version and date :func:`record_new_version` kept; :data:`UNSET`
+    and ``None`` when the view declared nothing."""
+    version, last_modified = g.get(_NEW_VERSION_ATTR, (UNSET, None))
+    return version, None if last_modified is None else to_last_modified(last_modified)
 
 
 # -- validators from functions -------------------------------------------------
@@ -177,6 +181,8 @@ def before_view(
         safe = method in SAFE_METHODS
         if current is not None and safe and not has_preconditions(req.environ):
             # An unconditional read of an existing resource: nothing to decide.
+            record_checked(current, version)
+            _apply_if_range(req, current)
             return None, current
         decision = _evaluate(settings, req, current, required=True)
         if decision.outcome is not Outcome.PROCEED:
@@ -184,14 +190,33 @@ def before_view(
             # What the 200 would have carried (RFC 9110 §15.4.5).
             add_headers(early, spec.headers)
             return early, current
-        if not safe:
-            record_checked(current, version)
+        if safe:
+            _apply_if_range(req, current)
+        record_checked(current, version)
         return None, current
     if method in SAFE_METHODS:
         # Body hashes need the response: decided in after_view.
         return None, None
     check_against_get(settings, app, req)
     return None, None
+
+
+def _apply_if_range(req: Request, current: Validators | None) -> None:
+    """Decide ``If-Range`` (RFC 9110 §13.1.5) against the resource's validators.
+
+    Werkzeug's range handling (``make_conditional``, ``send_file``) compares
+    ``If-Range`` with the tag of the response it builds, which is not the
+    resource's: so the extension decides, and leaves Werkzeug a plain
+    ``Range`` when the condition holds and none when it does not (the full
+    200).
+    """
+    environ = req.environ
+    value = environ.get("HTTP_IF_RANGE")
+    if value is None or "HTTP_RANGE" not in environ:
+        return
+    del environ["HTTP_IF_RANGE"]
+    if not if_range_holds(value, current, dt.datetime.now(dt.timezone.utc)):
+        del environ["HTTP_RANGE"]
 
 
 def after_view(
@@ -216,17 +241,36 @@ def after_view(
         )
     # The write succeeded: hand the client the new validators so that it can
     # chain edits without another GET.
-    if method not in NEW_VALIDATOR_METHODS or header_value(response.headers, "ETag"):
+    if method not in NEW_VALIDATOR_METHODS:
         return response
     if not spec.uses_functions:
+        # Body hashes: the view's own ETag, if it sets one, is the tag.
+        if header_value(response.headers, "ETag"):
+            return response
         return validators_after_write(app, req, response)
-    new_version = new_version_record()
-    if new_version is UNSET:
-        new = validators_from_functions(spec, app, req)[0]
-    elif new_version is None:
-        new = None
-    else:
-        new = Validators(etag_for_version_cached(new_version), spec.weak)
+    # Validators from functions: the tag is always the extension's, as on GET,
+    # so that a client chaining from it is checked against the same tag.
+    del response.headers["ETag"]
+    new_version, last_modified = new_version_record()
+    try:
+        if new_version is UNSET:
+            new = validators_from_functions(spec, app, req)[0]
+        elif new_version is None:
+            new = None
+        else:
+            new = Validators(
+                etag_for_version_cached(new_version), spec.weak, last_modified
+            )
+    except Exception:
+        # The write happened: a 5xx now would make the client retry a write
+        # that succeeded, and meet 412. It goes without its new validators.
+        logger.exception(
+            "The new validators of %s %s could not be computed; the response"
+            " goes without them.",
+            method,
+            req.path,
+        )
+        return response
     set_validators(response, new)
     return response
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 import typing as t
 
 import pytest
-from conftest import etag
-from conftest import Store
 from flask import Blueprint
 from flask import Flask
 from flask import request
@@ -20,6 +18,8 @@ from flask_preconditions import Preconditions
 from flask_preconditions import PROBLEM_MEDIA_TYPE
 from flask_preconditions import ResourceSpec
 from flask_preconditions import set_new_version
+from helpers import etag
+from helpers import Store
 
 LAST_MODIFIED = "Mon, 01 Jan 2024 12:00:00 GMT"
 BEFORE = "Mon, 01 Jan 2024 11:00:00 GMT"
@@ -541,12 +541,19 @@ def test_expected_version_is_none_when_creating(
     assert checked == [(None, None)]
 
 
-def test_expected_version_on_a_get_is_a_runtime_error(
+def test_expected_version_on_a_get_is_the_current_version(
     checked: list[t.Any], client: FlaskClient
 ) -> None:
-    client.get("/checked/1")
-    assert isinstance(checked[0], RuntimeError)
-    assert "No precondition was checked" in str(checked[0])
+    response = client.get("/checked/1")
+    assert checked == [(1, etag(1))]
+    assert response.headers["ETag"] == etag(1)
+
+
+def test_expected_version_on_a_head_is_the_current_version(
+    checked: list[t.Any], client: FlaskClient
+) -> None:
+    client.head("/checked/1")
+    assert checked == [(1, etag(1))]
 
 
 def test_expected_version_in_an_undecorated_view_is_a_runtime_error(
