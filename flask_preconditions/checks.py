@@ -145,6 +145,7 @@ def _evaluate(
         current,
         required_methods=settings.required_methods if required else (),
         max_header_length=settings.max_header_length,
+        accept_altered_tags=settings.accept_altered_etags,
     )
 
 
@@ -189,7 +190,7 @@ def before_view(
             early = answer(decision, current, app, req)
             # What the 200 would have carried (RFC 9110 §15.4.5).
             add_headers(early, spec.headers)
-            return early, current
+            return revalidate(app, req, early), current
         if safe:
             _apply_if_range(req, current)
         record_checked(current, version)
@@ -199,6 +200,27 @@ def before_view(
         return None, None
     check_against_get(settings, app, req)
     return None, None
+
+
+def revalidate(app: Flask, req: Request, response: Response) -> Response:
+    """Give a GET or HEAD response of a writable resource ``Cache-Control``.
+
+    A cache that serves a stored response without asking the server hands
+    clients entity-tags that a write has made stale, and their writes meet
+    412 in a loop: ``no-cache`` (``PRECONDITIONS_CACHE_CONTROL``) makes caches
+    revalidate first. Only where the response has no ``Cache-Control`` of its
+    own, and only for resources whose writes the extension checks.
+    """
+    state = get_state(app)
+    value = state.settings.cache_control
+    if (
+        value is not None
+        and req.endpoint is not None
+        and header_value(response.headers, "Cache-Control") is None
+        and state.writes_checked(app, req.endpoint)
+    ):
+        response.headers["Cache-Control"] = value
+    return response
 
 
 def _apply_if_range(req: Request, current: Validators | None) -> None:
@@ -229,6 +251,7 @@ def after_view(
     method = req.method
     if method in SAFE_METHODS:
         add_headers(response, spec.headers)
+        revalidate(app, req, response)
         if spec.uses_functions:
             set_validators(response, current)
             return response

@@ -14,8 +14,12 @@ import datetime as dt
 import enum
 import typing as t
 
-from werkzeug.datastructures import ETags
-
+from .comparison import altered_match
+from .comparison import is_current_tag
+from .comparison import recoded_match
+from .comparison import strong_match
+from .comparison import unmodified_since
+from .comparison import weak_match
 from .decisions import Cause
 from .decisions import Decision as Decision
 from .decisions import HeaderLookup as HeaderLookup
@@ -62,40 +66,6 @@ def _header(headers: HeaderLookup, name: str) -> str | None:
     return value
 
 
-def _is_current_tag(value: str, current: Validators | None, weak: bool) -> bool:
-    """Whether a field value is exactly the current entity-tag.
-
-    Clients nearly always send back the one tag they were given; recognising
-    it saves parsing the list. ``weak`` allows the weak comparison (§8.8.3.2).
-    """
-    if current is None or current.etag is None or (current.weak and not weak):
-        return False
-    value = value.strip(" \t")
-    if value.startswith("W/"):
-        if not weak:
-            return False
-        value = value[2:]
-    return value == f'"{current.etag}"'
-
-
-def _strong_match(tags: ETags, current: Validators) -> bool:
-    # RFC 9110 §8.8.3.2: strong comparison needs both tags to be strong.
-    if tags.star_tag:
-        return True
-    return current.etag is not None and not current.weak and current.etag in tags
-
-
-def _weak_match(tags: ETags, current: Validators) -> bool:
-    if tags.star_tag:
-        return True
-    return current.etag is not None and tags.contains_weak(current.etag)
-
-
-def _unmodified_since(date: dt.datetime, last_modified: dt.datetime) -> bool:
-    # HTTP-dates have a resolution of one second (RFC 9110 §5.6.7).
-    return last_modified.replace(microsecond=0) <= date
-
-
 def evaluate(
     method: str,
     headers: HeaderLookup,
@@ -103,6 +73,7 @@ def evaluate(
     *,
     required_methods: t.Collection[str] = DEFAULT_REQUIRED_METHODS,
     max_header_length: int = DEFAULT_MAX_HEADER_LENGTH,
+    accept_altered_tags: bool = False,
 ) -> Decision:
     """Evaluate a request's preconditions against the resource's current state.
 
@@ -123,6 +94,15 @@ def evaluate(
         ``If-Unmodified-Since`` (or ``If-None-Match: *`` to create).
     :param max_header_length: longer precondition values are answered with 431
         instead of being parsed.
+    :param accept_altered_tags: also take, in ``If-Match`` and
+        ``If-None-Match``, the current strong entity-tag as a compressing
+        intermediary alters it: weakened (``W/"tag"``) or with a content-coding
+        suffix (:data:`~flask_preconditions.comparison.CODING_SUFFIXES`). A
+        deviation from the strong comparison of §13.1.1, for deployments
+        behind such intermediaries.
+
+    .. versionchanged:: 0.2
+        Added ``accept_altered_tags``.
 
     .. versionadded:: 0.1
     """
@@ -164,6 +144,7 @@ def evaluate(
     decided = _evaluate_conditions(
         method,
         safe,
+        accept_altered_tags,
         current,
         if_match,
         if_none_match,
@@ -183,6 +164,7 @@ def evaluate(
 def _evaluate_conditions(
     method: str,
     safe: bool,
+    accept_altered_tags: bool,
     current: Validators | None,
     if_match: str | None,
     if_none_match: str | None,
@@ -191,7 +173,7 @@ def _evaluate_conditions(
 ) -> Decision | None:
     """Steps 1 to 4 of RFC 9110 §13.2.2; ``None`` means every condition held."""
     # Step 1: If-Match, strong comparison (§13.1.1).
-    if if_match is not None and not _is_current_tag(if_match, current, weak=False):
+    if if_match is not None and not is_current_tag(if_match, current, weak=False):
         tags = parse_entity_tags(if_match)
         if tags is None:
             return Decision(
@@ -202,11 +184,20 @@ def _evaluate_conditions(
                 malformed=True,
                 cause=Cause.MALFORMED_TAG,
             )
-        if current is None or not _strong_match(tags, current):
+        if current is None or not (
+            strong_match(tags, current)
+            or (
+                accept_altered_tags
+                and not current.weak
+                and altered_match(tags, current)
+            )
+        ):
             if current is None:
                 cause = Cause.NO_RESOURCE
-            elif _weak_match(tags, current):
+            elif weak_match(tags, current):
                 cause = Cause.WEAK_TAG
+            elif recoded_match(tags, current):
+                cause = Cause.RECODED_TAG
             else:
                 cause = Cause.STALE_TAG
             return Decision(
@@ -223,7 +214,7 @@ def _evaluate_conditions(
         if (
             date is not None
             and last_modified is not None
-            and not _unmodified_since(date, last_modified)
+            and not unmodified_since(date, last_modified)
         ):
             return Decision(
                 Outcome.PRECONDITION_FAILED,
@@ -235,13 +226,18 @@ def _evaluate_conditions(
 
     # Step 3: If-None-Match, weak comparison (§13.1.2).
     if if_none_match is not None:
-        if _is_current_tag(if_none_match, current, weak=True):
+        if is_current_tag(if_none_match, current, weak=True):
             matched, star = True, False
         else:
             tags = parse_entity_tags(if_none_match)
             # A malformed value cannot name any representation: it is ignored.
             matched = (
-                tags is not None and current is not None and _weak_match(tags, current)
+                tags is not None
+                and current is not None
+                and (
+                    weak_match(tags, current)
+                    or (accept_altered_tags and recoded_match(tags, current))
+                )
             )
             star = tags is not None and tags.star_tag
         if matched:
@@ -269,7 +265,7 @@ def _evaluate_conditions(
         if (
             date is not None
             and last_modified is not None
-            and _unmodified_since(date, last_modified)
+            and unmodified_since(date, last_modified)
         ):
             return Decision(
                 Outcome.NOT_MODIFIED,
@@ -321,18 +317,21 @@ def _require_precondition(
 
 # -- what the glue needs to know besides evaluate() -----------------------------
 
-# Headers a 304 keeps from the 200 it replaces (RFC 9110 §15.4.5), and
-# Set-Cookie, which is not representation metadata.
-_NOT_MODIFIED_HEADERS = frozenset(
+# Representation metadata that describes the content a 304 does not carry
+# (RFC 9110 §8.3 to §8.6, §14.4, §15.4.5). Everything else a 200 carries stays
+# on its 304: validators, caching headers, Set-Cookie, and what the app's hooks
+# added (CORS, tracing).
+_CONTENT_METADATA = frozenset(
     {
-        "etag",
-        "last-modified",
-        "cache-control",
-        "vary",
-        "expires",
-        "content-location",
-        "date",
-        "set-cookie",
+        "content-type",
+        "content-length",
+        "content-encoding",
+        "content-language",
+        "content-range",
+        "content-md5",
+        "content-disposition",
+        "transfer-encoding",
+        "trailer",
     }
 )
 
@@ -340,9 +339,13 @@ _NOT_MODIFIED_HEADERS = frozenset(
 def kept_on_not_modified(name: str) -> bool:
     """Whether a 304 made from a 200 keeps the header ``name``.
 
+    Every header but the metadata of the content it omits: a 304 must carry
+    what the 200 would have carried to update the cached response (§15.4.5),
+    and an app's own headers, such as CORS, must reach the client too.
+
     .. versionadded:: 0.2
     """
-    return name.lower() in _NOT_MODIFIED_HEADERS
+    return name.lower() not in _CONTENT_METADATA
 
 
 def clamp_last_modified(last_modified: dt.datetime, now: dt.datetime) -> dt.datetime:

@@ -27,6 +27,10 @@ class Cause(enum.Enum):
     #: current entity-tag is weak: the strong comparison never matches a weak
     #: tag (§13.1.1), and a proxy that compresses may have weakened it.
     WEAK_TAG = "weak-tag"
+    #: ``If-Match`` names the current entity-tag with a content-coding suffix
+    #: (``"tag-gzip"``, ``"tag:zstd"``): a compressing intermediary re-encoded
+    #: the representation and renamed its tag.
+    RECODED_TAG = "recoded-tag"
     #: ``If-Match`` is not ``*`` or a list of entity-tags.
     MALFORMED_TAG = "malformed-tag"
     #: ``If-Match`` was sent for a resource that does not exist.

@@ -12,6 +12,7 @@ from flask.wrappers import Response
 
 from .checks import check_against_get
 from .checks import conditional_body_response
+from .checks import revalidate
 from .checks import validators_after_write
 from .compat import current
 from .conditions import IGNORING_METHODS
@@ -52,6 +53,8 @@ def after_request(state: State, response: Response) -> Response:
     if state.route(app, req.endpoint, method).mode is not Mode.HOOKS:
         return response
     if method in SAFE_METHODS:
+        if 200 <= response.status_code < 300:
+            revalidate(app, req, response)
         return conditional_body_response(state.settings, app, req, response)
     return validators_after_write(app, req, response)
 

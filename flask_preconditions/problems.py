@@ -269,8 +269,17 @@ _WRITE_DETAILS: dict[Cause, str] = {
         " matches (RFC 9110 §13.1.1); nothing was written. Send the ETag exactly"
         " as the server sent it. If the server sent a strong ETag and the client"
         " received W/, an intermediary weakened it: a proxy that compresses"
-        " responses (nginx gzip, Varnish do_gzip) does, and must be configured"
-        " to keep strong ETags."
+        " responses (nginx gzip, Varnish do_gzip) does: configure it to keep"
+        " strong ETags, or the API to accept altered entity-tags"
+        " (PRECONDITIONS_ACCEPT_ALTERED_ETAGS)."
+    ),
+    Cause.RECODED_TAG: (
+        "If-Match names this resource's entity-tag with a content-coding suffix"
+        " (such as -gzip or :zstd), which a compressing proxy or Flask-Compress"
+        " added when it re-encoded the response; the resource's own tag has no"
+        " such suffix, so nothing was written. Configure the intermediary to"
+        " keep ETags, or the API to accept altered entity-tags"
+        " (PRECONDITIONS_ACCEPT_ALTERED_ETAGS)."
     ),
     Cause.MALFORMED_TAG: (
         "Nothing was written. Send back the ETag header of a GET response"

@@ -17,6 +17,7 @@ from .conditions import unsafe_methods
 from .locks import backend_from_setting
 from .locks import LockBackend
 from .views import classify
+from .views import Mode
 from .views import Route
 
 #: The name of the extension in ``app.extensions``.
@@ -34,6 +35,8 @@ DEFAULTS: t.Mapping[str, t.Any] = {
     "PRECONDITIONS_LOCK": "file",
     "PRECONDITIONS_LOCK_TIMEOUT": 10.0,
     "PRECONDITIONS_LOCK_RETRY_AFTER": 1,
+    "PRECONDITIONS_ACCEPT_ALTERED_ETAGS": False,
+    "PRECONDITIONS_CACHE_CONTROL": "no-cache",
 }
 
 
@@ -55,6 +58,11 @@ class Settings:
     lock_namespace: str = ""
     #: The ``Retry-After`` of that 503, in seconds.
     lock_retry_after: int = 1
+    #: Whether weakened and re-encoded forms of the current tag are accepted.
+    accept_altered_etags: bool = False
+    #: The ``Cache-Control`` given to GET and HEAD responses of resources whose
+    #: writes are checked, when they carry none; ``None`` for none.
+    cache_control: str | None = "no-cache"
 
 
 def read_settings(
@@ -120,6 +128,20 @@ def read_settings(
             "PRECONDITIONS_LOCK_NAMESPACE must be a non-empty string, not"
             f" {namespace!r}."
         )
+    altered = value("accept_altered_etags")
+    if not isinstance(altered, bool):
+        raise TypeError(
+            "PRECONDITIONS_ACCEPT_ALTERED_ETAGS must be True or False, not"
+            f" {altered!r}."
+        )
+    cache_control = config["PRECONDITIONS_CACHE_CONTROL"]
+    if cache_control is not None and (
+        not isinstance(cache_control, str) or not cache_control.strip()
+    ):
+        raise TypeError(
+            "PRECONDITIONS_CACHE_CONTROL must be a Cache-Control value such as"
+            f" 'no-cache', or None, not {cache_control!r}."
+        )
     return Settings(
         app_wide=app_wide,
         required_methods=unsafe_methods(names),
@@ -128,6 +150,8 @@ def read_settings(
         lock_timeout=float(timeout),
         lock_namespace=namespace,
         lock_retry_after=retry_after,
+        accept_altered_etags=altered,
+        cache_control=cache_control,
     )
 
 
@@ -148,6 +172,8 @@ class State:
         # (endpoint, method) -> Route; only routed requests and the routes the
         # audit lists reach it, so it is bounded by the URL map.
         self._routes: dict[tuple[str, str], Route] = {}
+        # endpoint -> whether a write to one of its URLs is checked.
+        self._writable: dict[str, bool] = {}
 
     def hooks_cover(self, endpoint: str) -> bool:
         """Whether app-wide mode or a protected blueprint covers an endpoint.
@@ -180,6 +206,28 @@ class State:
         )
         self._routes[key] = route
         return route
+
+    def writes_checked(self, app: Flask, endpoint: str) -> bool:
+        """Whether a method in ``PRECONDITIONS_REQUIRED_METHODS`` is checked on
+        one of the endpoint's URL rules: its GETs must then be revalidated."""
+        try:
+            return self._writable[endpoint]
+        except KeyError:
+            pass
+        rules = {
+            (rule.rule, rule.host)
+            for rule in app.url_map.iter_rules()
+            if rule.endpoint == endpoint
+        }
+        checked = any(
+            self.route(app, rule.endpoint, method).mode is not Mode.EXEMPT
+            and self.route(app, rule.endpoint, method).mode is not Mode.UNCOVERED
+            for rule in app.url_map.iter_rules()
+            if (rule.rule, rule.host) in rules
+            for method in (rule.methods or ()) & self.settings.required_methods
+        )
+        self._writable[endpoint] = checked
+        return checked
 
 
 def get_state(app: Flask) -> State:

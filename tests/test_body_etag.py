@@ -157,12 +157,17 @@ def test_304_carries_the_header_that_the_200_carries(
     assert response.headers[header] == value
 
 
-def test_304_drops_other_headers_of_the_200(cached: None, client: FlaskClient) -> None:
+def test_304_keeps_the_200s_headers_but_not_its_content_metadata(
+    cached: None, client: FlaskClient
+) -> None:
     response = client.get(
         "/cached", headers={"If-None-Match": body_etag("cached body")}
     )
-    assert "X-Debug" not in response.headers
+    assert response.status_code == 304
+    # Not content metadata: a 304 carries what the 200 would (RFC 9110 §15.4.5).
+    assert "X-Debug" in response.headers
     assert "Content-Type" not in response.headers
+    assert "Content-Length" not in response.headers
 
 
 def test_view_that_sets_its_own_etag_keeps_it(
