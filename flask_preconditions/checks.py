@@ -354,6 +354,15 @@ def check_against_get(settings: Settings, app: Flask, req: Request) -> None:
         )
     decision = _evaluate(settings, req, current, required=True)
     if decision.outcome is not Outcome.PROCEED:
+        if presence is Presence.NO_VALIDATOR and decision.cause is Cause.STALE_TAG:
+            raise PreconditionFailed(
+                "A GET of this URL answers without an ETag or Last-Modified (a"
+                " streamed response?), so no entity-tag in If-Match can be"
+                " confirmed and nothing was written. Only If-Match: * can write"
+                " it. The API should give the GET view a version function"
+                " (@pre.etag(version_function)), or exempt the write with"
+                " @pre.exempt."
+            )
         if presence is Presence.UNKNOWN and decision.cause is Cause.STALE_TAG:
             raise PreconditionFailed(
                 "The current entity-tag of the resource could not be read (a GET"

@@ -48,7 +48,7 @@ def _contexts() -> tuple[t.Any, t.Any]:
 
 def dispatch_in_current_context(
     app: Flask, environ: dict[str, t.Any]
-) -> tuple[str | None, Response] | None:
+) -> Response | None:
     """Dispatch another request within the active one's context, then restore it.
 
     The nested request gets its own request object, ``g`` and
@@ -59,9 +59,8 @@ def dispatch_in_current_context(
     the outer request added to it. The cookie session and context-bound
     resources, such as Flask-SQLAlchemy's session, are shared.
 
-    Returns the nested request's endpoint and its response, or ``None``,
-    without dispatching, when no route matches it (a 404, a 405 or a redirect
-    of the router).
+    Returns the nested request's response, or ``None``, without dispatching,
+    when no route matches it (a 404, a 405 or a redirect of the router).
     """
     ctx, app_context = _contexts()
     # The request slot is private on 3.2, where the request context merged
@@ -90,7 +89,7 @@ def dispatch_in_current_context(
             response = flask_app.full_dispatch_request(ctx)
         else:
             response = flask_app.full_dispatch_request()
-        return nested.endpoint, t.cast(Response, response)
+        return t.cast(Response, response)
     finally:
         setattr(ctx, slot, saved[0])
         ctx.url_adapter, ctx._after_request_functions = saved[1:]

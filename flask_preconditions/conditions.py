@@ -367,6 +367,9 @@ class Presence(enum.Enum):
 
     #: A 2xx: the resource exists, and the response carries its validators.
     PRESENT = "present"
+    #: A 2xx without ``ETag`` or ``Last-Modified`` (a streamed response): the
+    #: resource exists, but no entity-tag a client holds can be confirmed.
+    NO_VALIDATOR = "no-validator"
     #: 404 or 410: the resource does not exist.
     ABSENT = "absent"
     #: 401 or 403: the request lacks the credentials the write needs too, and

@@ -61,39 +61,28 @@ def current_by_internal_get(app: Flask, req: Request) -> Current:
     none of the app's teardown handlers run in the middle of the write, and
     ``g`` and the database session of the write are left as they were.
 
-    :raise RuntimeError: the GET answered 200 with neither ``ETag`` nor
-        ``Last-Modified`` (a streamed response), so the write cannot be
-        checked.
+    A 2xx without ``ETag`` or ``Last-Modified`` (a streamed response) is
+    :attr:`~flask_preconditions.conditions.Presence.NO_VALIDATOR`: the write
+    cannot be checked, and only ``If-Match: *`` can write.
     """
     environ = {key: value for key, value in req.environ.items() if key not in _DROPPED}
     environ["REQUEST_METHOD"] = "GET"
     environ["CONTENT_LENGTH"] = "0"
     environ["wsgi.input"] = io.BytesIO()
     environ[INTERNAL_GET_MARK] = True
-    dispatched = dispatch_in_current_context(app, environ)
-    if dispatched is None:
+    response = dispatch_in_current_context(app, environ)
+    if response is None:
         # No GET route at this URL: nothing to check the write against.
         return Current(Presence.NOT_APPLICABLE, None)
-    get_endpoint, response = dispatched
     try:
         status = response.status_code
         presence = presence_from_status(status)
         if presence is Presence.PRESENT:
             current = response_validators(response)
-            if (
-                current.etag is None
-                and current.last_modified is None
-                and response.status_code == 200
-            ):
-                raise RuntimeError(
-                    f"GET {req.path} (endpoint {get_endpoint!r}) answered"
-                    " without an ETag or Last-Modified"
-                    " (a streamed response?), so"
-                    f" {req.method} requests to it (endpoint"
-                    f" {req.endpoint!r}) cannot be checked. Decorate the GET view"
-                    " with @pre.etag(version_function), or exempt the"
-                    f" {req.method} view with @pre.exempt."
-                )
+            if current.etag is None and current.last_modified is None:
+                # A streamed GET, or one that drops its ETag: no tag a client
+                # holds can be confirmed. Fail closed, never unchecked.
+                return Current(Presence.NO_VALIDATOR, Validators(), status)
             return Current(presence, current, status)
         if presence is Presence.UNKNOWN:
             return Current(presence, Validators(), status)

@@ -195,7 +195,7 @@ def test_separate_get_and_put_views_of_one_url_are_checked_together(
     assert client.put("/settings", headers=headers).status_code == 200
 
 
-def test_write_to_a_url_whose_get_carries_no_validator_is_a_clear_error(
+def test_write_to_a_url_whose_get_carries_no_validator_is_a_clear_412(
     app: Flask, pre: Preconditions, client: FlaskClient
 ) -> None:
     @app.get("/report")
@@ -208,10 +208,11 @@ def test_write_to_a_url_whose_get_carries_no_validator_is_a_clear_error(
         return "saved"
 
     # The GET carries no ETag, so there is nothing a client could send.
-    with pytest.raises(
-        RuntimeError, match=r"endpoint 'read_report'\) answered without an ETag"
-    ):
-        client.put("/report", headers={"If-Match": '"x"'})
+    response = client.put("/report", headers={"If-Match": '"x"'})
+    assert response.status_code == 412
+    assert "answers without an ETag" in response.get_json()["detail"]
+    # Fail closed: only If-Match: * writes.
+    assert client.put("/report", headers={"If-Match": "*"}).status_code == 200
 
 
 # -- blueprints --
