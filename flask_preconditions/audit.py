@@ -20,6 +20,7 @@ from .conditions import IGNORING_METHODS
 from .conditions import SAFE_METHODS
 from .state import get_state
 from .state import State
+from .validation import Misconfigured
 from .views import Mode
 
 # HEAD is answered like GET, and OPTIONS by Flask: neither is listed.
@@ -48,6 +49,10 @@ class Protection(str, enum.Enum):
     #: An unsafe method outside ``PRECONDITIONS_REQUIRED_METHODS``, such as
     #: POST to a collection, whose preconditions are not checked.
     NOT_REQUIRED = "not-required"
+    #: A declaration that cannot work (the reason says why and how to fix
+    #: it): requests to the endpoint raise
+    #: :exc:`~flask_preconditions.validation.Misconfigured`.
+    MISCONFIGURED = "misconfigured"
 
     def __str__(self) -> str:
         return self.value
@@ -157,7 +162,12 @@ def protection_of(
 def _row(
     app: Flask, state: State, endpoint: str, method: str, url_rule: Rule
 ) -> RouteProtection:
-    protection, reason = _classify(app, state, endpoint, method, url_rule)
+    try:
+        protection, reason = _classify(app, state, endpoint, method, url_rule)
+    except Misconfigured as e:
+        return RouteProtection(
+            endpoint, method, url_rule.rule, Protection.MISCONFIGURED, str(e)
+        )
     conditional = protection in (Protection.VERSION, Protection.BODY_HASH)
     if (
         conditional
@@ -203,7 +213,7 @@ def _atomicity(
 def _classify(
     app: Flask, state: State, endpoint: str, method: str, url_rule: Rule
 ) -> tuple[Protection, str]:
-    mode, spec = state.route(app, endpoint, method)
+    mode, spec, _ = state.route(app, endpoint, method)
     required = method in state.settings.required_methods
     if mode is Mode.EXEMPT:
         return Protection.EXEMPT, "Exempted with @pre.exempt."

@@ -88,9 +88,10 @@ def new_version_record() -> tuple[t.Any, dt.datetime | None]:
 _is_async: dict[t.Callable[..., t.Any], bool] = {}
 
 
-def _call(
+def call_with_view_args(
     app: Flask, func: t.Callable[..., t.Any], view_args: dict[str, t.Any]
 ) -> t.Any:
+    """Call a function of the view arguments, sync or async."""
     is_async = _is_async.get(func)
     if is_async is None:
         is_async = _is_async[func] = inspect.iscoroutinefunction(func)
@@ -107,7 +108,7 @@ def validators_from_functions(
     version = None
     etag = None
     if spec.version is not None:
-        version = _call(app, spec.version, view_args)
+        version = call_with_view_args(app, spec.version, view_args)
         if version is None:
             return None, None
         try:
@@ -119,7 +120,7 @@ def validators_from_functions(
             ) from None
     last_modified = None
     if spec.last_modified is not None:
-        value = _call(app, spec.last_modified, view_args)
+        value = call_with_view_args(app, spec.last_modified, view_args)
         # None is "no date": only a version function says a resource is absent
         # (RFC 9110 §13.1.4 ignores date conditions on a resource without one).
         if value is not None:
@@ -146,6 +147,7 @@ def _evaluate(
         required_methods=settings.required_methods if required else (),
         max_header_length=settings.max_header_length,
         accept_altered_tags=settings.accept_altered_etags,
+        require_entity_tag=settings.require_entity_tag,
     )
 
 
@@ -177,6 +179,10 @@ def before_view(
     if method in IGNORING_METHODS:
         return None, None
     settings = get_state(app).settings
+    if spec.authorize is not None:
+        # Before anything is decided: a 304, 404 or 412 would tell a client
+        # that may not see the resource that it exists, and its version.
+        call_with_view_args(app, spec.authorize, req.view_args or {})
     if spec.uses_functions:
         current, version = validators_from_functions(spec, app, req)
         safe = method in SAFE_METHODS

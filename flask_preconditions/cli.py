@@ -109,6 +109,14 @@ def routes_command(strict: bool, as_json: bool, sort: str) -> None:
             for row in unprotected
         )
         click.echo("\n".join(lines), err=True)
+    broken = [row for row in rows if row.protection is Protection.MISCONFIGURED]
+    if strict and broken:
+        lines = [f"{len(broken)} misconfigured route(s): requests to them fail."]
+        lines.extend(
+            f"  {row.method} {row.rule} ({row.endpoint}): {row.reason}"
+            for row in broken
+        )
+        click.echo("\n".join(lines), err=True)
     racy = [row for row in rows if row.atomicity is Atomicity.CHECK_THEN_WRITE]
     if strict and racy:
         lines = [
@@ -118,5 +126,5 @@ def routes_command(strict: bool, as_json: bool, sort: str) -> None:
         ]
         lines.extend(f"  {row.method} {row.rule} ({row.endpoint})" for row in racy)
         click.echo("\n".join(lines), err=True)
-    if strict and (unprotected or racy):
+    if strict and (unprotected or broken or racy):
         click.get_current_context().exit(1)

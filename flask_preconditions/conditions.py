@@ -74,6 +74,7 @@ def evaluate(
     required_methods: t.Collection[str] = DEFAULT_REQUIRED_METHODS,
     max_header_length: int = DEFAULT_MAX_HEADER_LENGTH,
     accept_altered_tags: bool = False,
+    require_entity_tag: bool = False,
 ) -> Decision:
     """Evaluate a request's preconditions against the resource's current state.
 
@@ -100,9 +101,12 @@ def evaluate(
         suffix (:data:`~flask_preconditions.comparison.CODING_SUFFIXES`). A
         deviation from the strong comparison of §13.1.1, for deployments
         behind such intermediaries.
+    :param require_entity_tag: only ``If-Match`` with an entity-tag (or
+        ``If-None-Match: *`` to create) satisfies the 428 rule; ``If-Match:
+        *`` and ``If-Unmodified-Since`` alone do not.
 
     .. versionchanged:: 0.2
-        Added ``accept_altered_tags``.
+        Added ``accept_altered_tags`` and ``require_entity_tag``.
 
     .. versionadded:: 0.1
     """
@@ -156,7 +160,7 @@ def evaluate(
 
     if method in required_methods:
         return _require_precondition(
-            current, if_match, if_none_match, if_unmodified_since
+            current, if_match, if_none_match, if_unmodified_since, require_entity_tag
         )
     return _PROCEED
 
@@ -282,6 +286,7 @@ def _require_precondition(
     if_match: str | None,
     if_none_match: str | None,
     if_unmodified_since: str | None,
+    require_entity_tag: bool,
 ) -> Decision:
     """RFC 6585 §3: the request must say which version it modifies.
 
@@ -297,6 +302,19 @@ def _require_precondition(
             "If-None-Match",
             "A request that creates this resource must send If-None-Match: *.",
             cause=Cause.MISSING_IF_NONE_MATCH,
+        )
+    if require_entity_tag:
+        # If-Match: * only says "it exists", and a far-future date is always
+        # true: neither names the version the client edited.
+        if if_match is not None and if_match.strip(" \t") != "*":
+            return _PROCEED
+        return Decision(
+            Outcome.PRECONDITION_REQUIRED,
+            "If-Match",
+            "A request that modifies this resource must send If-Match with the"
+            " entity-tag it was read with; this API accepts neither If-Match: *"
+            " nor If-Unmodified-Since in its place (RFC 6585 §3).",
+            cause=Cause.MISSING_IF_MATCH,
         )
     if if_match is not None:
         return _PROCEED

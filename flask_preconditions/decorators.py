@@ -6,6 +6,7 @@ and wraps it, sync or async, in the checks of :mod:`flask_preconditions.checks`.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import typing as t
@@ -22,6 +23,8 @@ from .conditions import Validators
 from .locking import lock_write
 from .locking import needs_lock
 from .state import get_state
+from .views import AUTHORIZE_ATTRIBUTE
+from .views import DECORATED_BY_ATTRIBUTE
 from .views import ResourceSpec
 from .views import SPEC_ATTRIBUTE
 
@@ -117,7 +120,12 @@ def decorate(
         spec.atomic = spec.atomic or atomic
         return view
     spec = ResourceSpec(
-        version=version, weak=weak, body=body, headers=headers, atomic=atomic
+        version=version,
+        weak=weak,
+        body=body,
+        headers=headers,
+        atomic=atomic,
+        authorize=getattr(view, AUTHORIZE_ATTRIBUTE, None),
     )
 
     if inspect.iscoroutinefunction(view):
@@ -152,6 +160,9 @@ def decorate(
         wrapper = sync_wrapper
 
     setattr(wrapper, SPEC_ATTRIBUTE, spec)
+    # A callable that takes no attributes cannot be told apart; it is rare.
+    with contextlib.suppress(AttributeError):
+        setattr(view, DECORATED_BY_ATTRIBUTE, wrapper)
     return t.cast(F, wrapper)
 
 

@@ -43,8 +43,10 @@ from .state import protected_blueprints
 from .state import read_settings
 from .state import State
 from .validators import etag_for_version_cached
+from .views import AUTHORIZE_ATTRIBUTE
 from .views import EXEMPT_ATTRIBUTE
 from .views import RESOURCE_KEY_ATTRIBUTE
+from .views import SPEC_ATTRIBUTE
 
 P = t.ParamSpec("P")
 R = t.TypeVar("R")
@@ -163,6 +165,7 @@ class Preconditions:
         )
         state = State(self, settings, protected_blueprints(app))
         app.extensions[EXTENSION_NAME] = state
+        app.before_request(functools.partial(hooks.check_routes_once, state))
         if settings.app_wide:
             app.before_request(functools.partial(hooks.before_request, state))
             app.after_request(functools.partial(hooks.after_request, state))
@@ -341,6 +344,43 @@ class Preconditions:
         setattr(view, EXEMPT_ATTRIBUTE, True)
         return view
 
+    def authorize(self, func: t.Callable[..., t.Any]) -> t.Callable[[F], F]:
+        """Refuse clients that may not see a resource before anything is decided.
+
+        With a version function, 304, 404, 412 and 428 are answered before the
+        view runs, so an authorisation check inside the view comes too late:
+        a stranger learns whether a resource exists and which version it has
+        from ``If-None-Match`` probes. ``func`` is called with the view
+        arguments first, in every mode, and refuses by raising (``abort(404)``
+        to hide the resource, ``abort(403)``)::
+
+            def owns_note(note_id):
+                if not repository.is_owner(note_id, current_user):
+                    abort(404)
+
+            @app.route("/notes/<int:note_id>", methods=["GET", "PUT"])
+            @pre.authorize(owns_note)
+            @pre.etag(note_version)
+            def note(note_id): ...
+
+        Its return value is ignored. Apply it above or below ``@pre.etag``.
+
+        .. versionadded:: 0.2
+        """
+        if not callable(func):
+            raise TypeError(
+                f"authorize() takes a function, not {type(func).__name__!r}."
+            )
+
+        def decorator(view: F) -> F:
+            setattr(view, AUTHORIZE_ATTRIBUTE, func)
+            spec = getattr(view, SPEC_ATTRIBUTE, None)
+            if spec is not None:
+                spec.authorize = func
+            return view
+
+        return decorator
+
     def resource_key(self, func: t.Callable[..., t.Any]) -> t.Callable[[F], F]:
         """Name the resource of a view's URLs, for its write lock.
 
@@ -381,7 +421,16 @@ class Preconditions:
 
         When app-wide protection is on, this changes nothing.
         """
-        blueprint.record(_record_protected)
+        try:
+            blueprint.record(_record_protected)
+        except AssertionError:
+            # Flask refuses setup methods on a registered blueprint.
+            raise RuntimeError(
+                f"protect({blueprint.name!r}) was called after the blueprint was"
+                " registered on an application, so its requests would not be"
+                " checked. Call pre.protect(blueprint) before"
+                " app.register_blueprint(blueprint)."
+            ) from None
         blueprint.before_request(hooks.blueprint_before_request)
         blueprint.after_request(hooks.blueprint_after_request)
         return blueprint

@@ -10,6 +10,7 @@ from __future__ import annotations
 from flask import current_app
 from flask.wrappers import Response
 
+from .checks import call_with_view_args
 from .checks import check_against_get
 from .checks import conditional_body_response
 from .checks import revalidate
@@ -25,6 +26,22 @@ from .state import State
 from .views import Mode
 
 
+def check_routes_once(state: State) -> None:
+    """Classify every route at the first request, so that a misconfigured one
+    fails loudly at once instead of answering its own requests wrongly.
+
+    :raise Misconfigured: a route cannot work as declared; raised again on
+        every request until it is fixed.
+    """
+    if state.routes_checked:
+        return
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    for rule in app.url_map.iter_rules():
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            state.route(app, rule.endpoint, method)
+    state.routes_checked = True
+
+
 def before_request(state: State) -> None:
     """Check a write before its view runs.
 
@@ -34,8 +51,11 @@ def before_request(state: State) -> None:
     method = req.method
     if method in SAFE_METHODS or method in IGNORING_METHODS or req.endpoint is None:
         return
-    if state.route(app, req.endpoint, method).mode is not Mode.HOOKS:
+    route = state.route(app, req.endpoint, method)
+    if route.mode is not Mode.HOOKS:
         return
+    if route.authorize is not None:
+        call_with_view_args(app, route.authorize, req.view_args or {})
     if needs_lock(state.settings, req):
         lock_write(state.settings, app, req)
     check_against_get(state.settings, app, req)

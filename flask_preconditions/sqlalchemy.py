@@ -52,6 +52,7 @@ from .problems import ProblemDetailsMixin
 from .problems import RETRY_ADVICE
 from .problems import ServiceUnavailableProblem
 from .responses import has_preconditions
+from .validation import Misconfigured
 
 if t.TYPE_CHECKING:
     pass
@@ -357,6 +358,34 @@ class _ModelLoader:
                 f" the route has {sorted(view_args)!r}."
             ) from None
 
+    def check_configuration(
+        self, app: Flask, endpoint: str, arguments: t.AbstractSet[str]
+    ) -> None:
+        """Raise :exc:`Misconfigured` if loading cannot work on the endpoint."""
+        name = f"{self.what}({self.model.__name__}) on endpoint {endpoint!r}"
+        if EXTENSION_NAME not in app.extensions:
+            raise Misconfigured(
+                f"{name} needs SQLAlchemyPreconditions(app) (or its init_app),"
+                " so that a write that loses a race is answered with 412, not"
+                " 500."
+            )
+        names = self.url_args
+        if names is not None:
+            missing = [n for n in names if n not in arguments]
+            if missing:
+                raise Misconfigured(
+                    f"{name} expects the URL arguments {missing!r}; its URL rules"
+                    f" have {sorted(arguments)!r}. Fix url_arg=."
+                )
+        elif not set(self.key_names) <= arguments and not (
+            len(self.key_names) == 1 and len(arguments) == 1
+        ):
+            raise Misconfigured(
+                f"{name} cannot tell which URL arguments hold the primary key"
+                f" {list(self.key_names)!r} among {sorted(arguments)!r}: pass"
+                " url_arg=."
+            )
+
     def load(self, view_args: dict[str, t.Any]) -> _Tracked:
         if EXTENSION_NAME not in current_app.extensions:
             raise RuntimeError(
@@ -427,6 +456,14 @@ class VersionFunction:
 
     def __call__(self, **view_args: t.Any) -> t.Any:
         return _value(self._loader.load(view_args), self.attribute)
+
+    def check_configuration(
+        self, app: Flask, endpoint: str, arguments: t.AbstractSet[str]
+    ) -> None:
+        """Raise :exc:`~flask_preconditions.validation.Misconfigured` when the
+        endpoint cannot use it: no :class:`SQLAlchemyPreconditions` on the
+        application, or URL arguments that do not name the primary key."""
+        self._loader.check_configuration(app, endpoint, arguments)
 
     def __repr__(self) -> str:
         return f"versioned({self.model.__name__})"
@@ -527,6 +564,7 @@ def last_modified_of(
     def last_modified(**view_args: t.Any) -> t.Any:
         return _value(loader.load(view_args), column)
 
+    last_modified.check_configuration = loader.check_configuration  # type: ignore[attr-defined]
     last_modified.__name__ = f"last_modified_of_{model.__name__}"
     last_modified.__qualname__ = last_modified.__name__
     return last_modified

@@ -16,6 +16,7 @@ from .conditions import DEFAULT_REQUIRED_METHODS
 from .conditions import unsafe_methods
 from .locks import backend_from_setting
 from .locks import LockBackend
+from .validation import check_route
 from .views import classify
 from .views import Mode
 from .views import Route
@@ -36,6 +37,7 @@ DEFAULTS: t.Mapping[str, t.Any] = {
     "PRECONDITIONS_LOCK_TIMEOUT": 10.0,
     "PRECONDITIONS_LOCK_RETRY_AFTER": 1,
     "PRECONDITIONS_ACCEPT_ALTERED_ETAGS": False,
+    "PRECONDITIONS_REQUIRE_ENTITY_TAG": False,
     "PRECONDITIONS_CACHE_CONTROL": "no-cache",
 }
 
@@ -60,6 +62,8 @@ class Settings:
     lock_retry_after: int = 1
     #: Whether weakened and re-encoded forms of the current tag are accepted.
     accept_altered_etags: bool = False
+    #: Whether only If-Match with an entity-tag satisfies the 428 rule.
+    require_entity_tag: bool = False
     #: The ``Cache-Control`` given to GET and HEAD responses of resources whose
     #: writes are checked, when they carry none; ``None`` for none.
     cache_control: str | None = "no-cache"
@@ -134,6 +138,12 @@ def read_settings(
             "PRECONDITIONS_ACCEPT_ALTERED_ETAGS must be True or False, not"
             f" {altered!r}."
         )
+    require_tag = config["PRECONDITIONS_REQUIRE_ENTITY_TAG"]
+    if not isinstance(require_tag, bool):
+        raise TypeError(
+            "PRECONDITIONS_REQUIRE_ENTITY_TAG must be True or False, not"
+            f" {require_tag!r}."
+        )
     cache_control = config["PRECONDITIONS_CACHE_CONTROL"]
     if cache_control is not None and (
         not isinstance(cache_control, str) or not cache_control.strip()
@@ -151,6 +161,7 @@ def read_settings(
         lock_namespace=namespace,
         lock_retry_after=retry_after,
         accept_altered_etags=altered,
+        require_entity_tag=require_tag,
         cache_control=cache_control,
     )
 
@@ -174,6 +185,8 @@ class State:
         self._routes: dict[tuple[str, str], Route] = {}
         # endpoint -> whether a write to one of its URLs is checked.
         self._writable: dict[str, bool] = {}
+        #: Whether every route has been classified and found to work.
+        self.routes_checked = False
 
     def hooks_cover(self, endpoint: str) -> bool:
         """Whether app-wide mode or a protected blueprint covers an endpoint.
@@ -204,6 +217,8 @@ class State:
             method,
             hooks_cover=self.hooks_cover(endpoint),
         )
+        # Before it is remembered: a misconfigured route raises every time.
+        check_route(app, endpoint, method, route, self.settings.required_methods)
         self._routes[key] = route
         return route
 
@@ -224,7 +239,7 @@ class State:
             and self.route(app, rule.endpoint, method).mode is not Mode.UNCOVERED
             for rule in app.url_map.iter_rules()
             if (rule.rule, rule.host) in rules
-            for method in (rule.methods or ()) & self.settings.required_methods
+            for method in (rule.methods or set()) & self.settings.required_methods
         )
         self._writable[endpoint] = checked
         return checked

@@ -16,6 +16,11 @@ SPEC_ATTRIBUTE = "__preconditions__"
 #: The attribute of a view (or ``MethodView`` class or method) left out of
 #: app-wide and blueprint protection.
 EXEMPT_ATTRIBUTE = "__preconditions_exempt__"
+#: The attribute a precondition decorator sets on the function it wraps: seen
+#: on a registered view, it means the decorator was applied above the route.
+DECORATED_BY_ATTRIBUTE = "__preconditions_decorated_by__"
+#: The attribute of a view that holds its authorisation function.
+AUTHORIZE_ATTRIBUTE = "__preconditions_authorize__"
 #: The attribute of a view that holds its resource-key function.
 RESOURCE_KEY_ATTRIBUTE = "__preconditions_resource_key__"
 
@@ -44,6 +49,10 @@ class ResourceSpec:
     #: version (``atomic=True``, or a version function that says so), so that
     #: it needs no write lock.
     atomic: bool = False
+    #: Called with the view arguments before anything is decided, to refuse
+    #: (by raising, e.g. ``abort(404)``) a client that may not see the
+    #: resource, so that 304, 412 and 428 reveal nothing to it.
+    authorize: t.Callable[..., t.Any] | None = None
 
     @property
     def uses_functions(self) -> bool:
@@ -89,6 +98,9 @@ class Route(t.NamedTuple):
     mode: Mode
     #: The view's spec when :attr:`mode` is :attr:`Mode.DECORATED`.
     spec: ResourceSpec | None = None
+    #: The function that refuses clients who may not see the resource, called
+    #: before anything is decided (:meth:`Preconditions.authorize`).
+    authorize: t.Callable[..., t.Any] | None = None
 
 
 _EXEMPT = Route(Mode.EXEMPT)
@@ -137,7 +149,12 @@ def classify(
     """
     if view is None:
         return _EXEMPT
-    declared = _declared(view, method)
-    if declared is not None:
-        return declared
-    return _HOOKS if hooks_cover else _UNCOVERED
+    route = _declared(view, method)
+    if route is None:
+        route = _HOOKS if hooks_cover else _UNCOVERED
+    authorize = getattr(view, AUTHORIZE_ATTRIBUTE, None)
+    if route.spec is not None and route.spec.authorize is not None:
+        authorize = route.spec.authorize
+    if authorize is not None and route.mode is not Mode.EXEMPT:
+        route = route._replace(authorize=authorize)
+    return route

@@ -572,8 +572,10 @@ def test_expected_version_in_an_undecorated_view_is_a_runtime_error(
 
 @pytest.fixture
 def weak_notes(app: Flask, pre: Preconditions, store: Store) -> Store:
+    # Weak tags on a writable route need a date to write with.
     @app.route("/weak/<int:note_id>", methods=["GET", "PUT"])
     @pre.etag(store.version, weak=True)
+    @pre.last_modified(store.updated)
     def weak(note_id: int) -> str:
         return "ok"
 

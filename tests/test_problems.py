@@ -187,6 +187,7 @@ def causes_app() -> Flask:
 
     @app.route("/weak/<int:note_id>", methods=["GET", "PUT"])
     @pre.etag(lambda note_id: weak_versions.get(note_id), weak=True)
+    @pre.last_modified(lambda note_id: dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc))
     def weak(note_id: int) -> str:
         return "weak"
 
