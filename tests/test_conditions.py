@@ -19,6 +19,7 @@ from flask_preconditions.conditions import Decision
 from flask_preconditions.conditions import evaluate
 from flask_preconditions.conditions import Outcome
 from flask_preconditions.conditions import Validators
+from flask_preconditions.decisions import Cause
 
 UTC = dt.timezone.utc
 LAST_MODIFIED = dt.datetime(2024, 1, 1, 12, 0, 0, tzinfo=UTC)
@@ -697,3 +698,76 @@ def test_a_single_tag_is_decided_as_the_parsed_list_decides_it(
     single = evaluate(method, {header: f"{padding}{sent}{padding}"}, current)
     listed = evaluate(method, {header: f"{sent}, {sent}"}, current)
     assert single.outcome is listed.outcome
+
+
+# -- options of evaluate() ---------------------------------------------------
+
+FAR_FUTURE = "Fri, 31 Dec 9999 23:59:59 GMT"
+
+
+@pytest.mark.parametrize(
+    ("method", "headers", "current", "expected", "rule"),
+    [
+        ("PUT", {"If-Match": '"abc"'}, CURRENT, PROCEED, "a tag names the version"),
+        (
+            "PUT",
+            {"If-Match": "*"},
+            CURRENT,
+            Outcome.PRECONDITION_REQUIRED,
+            "If-Match: * names no version",
+        ),
+        (
+            "PUT",
+            {"If-Unmodified-Since": FAR_FUTURE},
+            CURRENT,
+            Outcome.PRECONDITION_REQUIRED,
+            "a far-future date always holds",
+        ),
+        ("PUT", {"If-None-Match": "*"}, None, PROCEED, "creating still works"),
+        (
+            "PUT",
+            {"If-Match": '"old"'},
+            CURRENT,
+            Outcome.PRECONDITION_FAILED,
+            "a stale tag is still 412",
+        ),
+    ],
+)
+def test_require_entity_tag(
+    method: str,
+    headers: dict[str, str],
+    current: Validators | None,
+    expected: Outcome,
+    rule: str,
+) -> None:
+    decision = evaluate(method, headers, current, require_entity_tag=True)
+    assert decision.outcome is expected, rule
+
+
+@pytest.mark.parametrize(
+    ("value", "current", "expected", "rule"),
+    [
+        ('W/"abc"', CURRENT, PROCEED, "the weakened current tag"),
+        ('"abc-gzip"', CURRENT, PROCEED, "mod_deflate's suffix"),
+        ('"abc:zstd"', CURRENT, PROCEED, "Flask-Compress's suffix"),
+        ('"abd-gzip"', CURRENT, Outcome.PRECONDITION_FAILED, "another tag's form"),
+        ('"abc:gzip"', WEAK, Outcome.PRECONDITION_FAILED, "a weak current tag"),
+    ],
+)
+def test_accept_altered_tags_in_if_match(
+    value: str, current: Validators, expected: Outcome, rule: str
+) -> None:
+    decision = evaluate("PUT", {"If-Match": value}, current, accept_altered_tags=True)
+    assert decision.outcome is expected, rule
+
+
+@pytest.mark.parametrize(
+    ("value", "cause"),
+    [('W/"abc"', Cause.WEAK_TAG), ('"abc-gzip"', Cause.RECODED_TAG)],
+)
+def test_altered_tags_are_refused_by_default_with_their_cause(
+    value: str, cause: Cause
+) -> None:
+    decision = evaluate("PUT", {"If-Match": value}, CURRENT)
+    assert decision.outcome is Outcome.PRECONDITION_FAILED
+    assert decision.cause is cause

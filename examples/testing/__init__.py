@@ -1,0 +1,1 @@
+"""Apps and tests that show the pytest plugin, ``flask_preconditions.testing``."""
