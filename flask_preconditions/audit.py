@@ -120,11 +120,14 @@ class RouteProtection:
         }
 
 
-def _get_endpoint(app: Flask, rule_string: str, host: str | None) -> str | None:
+def _get_endpoint(app: Flask, url_rule: Rule) -> str | None:
+    """The endpoint that answers GET at the same URL: same rule, host and
+    subdomain, as the internal GET is routed."""
     for rule in app.url_map.iter_rules():
         if (
-            rule.rule == rule_string
-            and rule.host == host
+            rule.rule == url_rule.rule
+            and rule.host == url_rule.host
+            and rule.subdomain == url_rule.subdomain
             and rule.methods
             and "GET" in rule.methods
         ):
@@ -241,7 +244,7 @@ def _classify(
         return Protection.BODY_HASH, f"Entity-tag from the body ({how})."
     # A write is checked against a GET of the same URL, which must exist and
     # give the representation an entity-tag.
-    get_endpoint = _get_endpoint(app, url_rule.rule, url_rule.host)
+    get_endpoint = _get_endpoint(app, url_rule)
     if get_endpoint is None:
         if required:
             return Protection.UNPROTECTED, (

@@ -168,3 +168,26 @@ def test_every_audit_row_describes_what_requests_get(
     assert Atomicity.COMPARE_AND_SWAP in atomicities
     assert (Atomicity.LOCK in atomicities) is locked
     assert (Atomicity.CHECK_THEN_WRITE in atomicities) is not locked
+
+
+def test_a_write_on_a_subdomain_without_its_own_get_is_unprotected() -> None:
+    app = Flask(__name__, subdomain_matching=True)
+    app.config["SERVER_NAME"] = "example.test"
+    Preconditions(app)
+    writes: list[str] = []
+
+    @app.get("/doc")
+    def doc() -> str:
+        return "doc"
+
+    @app.put("/doc", subdomain="api")
+    def api_doc() -> str:
+        writes.append("PUT")
+        return "written"
+
+    rows = {(row.endpoint, row.method): row for row in audit_routes(app)}
+    assert rows[("api_doc", "PUT")].protection is Protection.UNPROTECTED
+    # As the audit says: a blind write to it writes.
+    response = app.test_client().put("/doc", base_url="http://api.example.test")
+    assert response.status_code == 200
+    assert writes == ["PUT"]
