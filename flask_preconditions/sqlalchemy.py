@@ -38,6 +38,7 @@ from flask import has_request_context
 from flask import request
 from sqlalchemy import event
 from sqlalchemy.orm import Mapper
+from sqlalchemy.orm import scoped_session
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug import exceptions
@@ -658,7 +659,7 @@ def _after_delete(mapper: Mapper[t.Any], connection: t.Any, target: t.Any) -> No
 
 # -- compare-and-swap for Core tables and bulk statements ------------------------
 
-Executor = Session | sa.Connection
+Executor = Session | sa.Connection | scoped_session[t.Any]
 TableLike = sa.Table | type[t.Any]
 
 

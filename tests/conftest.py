@@ -1,20 +1,14 @@
 from __future__ import annotations
 
-import dataclasses
-import datetime as dt
-import importlib.util
-import os
 import pathlib
-import sys
-import typing as t
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from werkzeug.http import quote_etag
 
 from flask_preconditions import Preconditions
-from flask_preconditions.validators import etag_for_version
+from helpers import POSTGRES_URL
+from helpers import Store
 
 
 @pytest.fixture
@@ -35,59 +29,9 @@ def client(app: Flask) -> FlaskClient:
     return app.test_client()
 
 
-@dataclasses.dataclass
-class Note:
-    text: str
-    version: int = 1
-    updated: dt.datetime = dt.datetime(2024, 1, 1, 12, 0, 0, tzinfo=dt.timezone.utc)
-
-
-class Store:
-    """An in-memory resource store that counts what the views do."""
-
-    def __init__(self) -> None:
-        self.notes: dict[int, Note] = {1: Note("first")}
-        #: How many times a view body ran.
-        self.view_calls = 0
-        #: Every write that reached a view: (method, note_id, body).
-        self.writes: list[tuple[str, int, t.Any]] = []
-
-    def version(self, note_id: int) -> int | None:
-        note = self.notes.get(note_id)
-        return None if note is None else note.version
-
-    def updated(self, note_id: int) -> dt.datetime | None:
-        note = self.notes.get(note_id)
-        return None if note is None else note.updated
-
-    def write(self, method: str, note_id: int, text: str | None) -> None:
-        self.writes.append((method, note_id, text))
-        if method == "DELETE":
-            del self.notes[note_id]
-            return
-        note = self.notes.get(note_id)
-        if note is None:
-            self.notes[note_id] = Note(text or "")
-        else:
-            note.text = text or ""
-            note.version += 1
-            note.updated += dt.timedelta(hours=1)
-
-
 @pytest.fixture
 def store() -> Store:
     return Store()
-
-
-def etag(version: t.Any, weak: bool = False) -> str:
-    """The ETag header value a version function returning ``version`` gives."""
-    return quote_etag(etag_for_version(version), weak)
-
-
-ROOT = pathlib.Path(__file__).resolve().parent.parent
-
-#: The PostgreSQL database the database tests also run on, when given.
-POSTGRES_URL = os.environ.get("PRECONDITIONS_TEST_DATABASE_URL")
 
 
 @pytest.fixture(
@@ -111,15 +55,3 @@ def database_url(request: pytest.FixtureRequest, tmp_path: pathlib.Path) -> str:
         assert POSTGRES_URL is not None
         return POSTGRES_URL
     return f"sqlite:///{tmp_path / 'test.sqlite3'}"
-
-
-def load_example(relative: str | pathlib.Path) -> t.Any:
-    """Import an example file afresh, as a module of its own."""
-    path = ROOT / relative
-    name = "example_" + "_".join(path.relative_to(ROOT).with_suffix("").parts)
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module

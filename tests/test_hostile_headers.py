@@ -5,8 +5,6 @@ from __future__ import annotations
 import typing as t
 
 import pytest
-from conftest import etag
-from conftest import Store
 from flask import Flask
 from flask import request
 from flask.testing import FlaskClient
@@ -17,6 +15,8 @@ from hypothesis import strategies as st
 
 from flask_preconditions import Preconditions
 from flask_preconditions import PROBLEM_MEDIA_TYPE
+from helpers import etag
+from helpers import Store
 
 CURRENT = etag(1)
 MEGABYTE_OF_TAGS = '"a", ' * 200_000

@@ -6,8 +6,6 @@ import asyncio
 import typing as t
 
 import pytest
-from conftest import etag
-from conftest import Store
 from flask import Flask
 from flask import request
 from flask.testing import FlaskClient
@@ -15,6 +13,8 @@ from flask.views import MethodView
 
 from flask_preconditions import expected_version
 from flask_preconditions import Preconditions
+from helpers import etag
+from helpers import Store
 
 
 def note_view_class(store: Store) -> type[MethodView]:

@@ -12,7 +12,6 @@ import pytest
 from apispec import APISpec
 from apispec.exceptions import APISpecError
 from apispec_webframeworks.flask import FlaskPlugin
-from conftest import load_example
 from flask import Flask
 from flask.views import MethodView
 from openapi_schema_validator import validate as validate_schema
@@ -20,6 +19,7 @@ from openapi_spec_validator import validate
 
 from flask_preconditions import Preconditions
 from flask_preconditions.openapi import PreconditionsPlugin
+from helpers import load_example
 
 EXAMPLES = pathlib.Path(__file__).parent.parent / "examples"
 

@@ -82,8 +82,9 @@ def test_twine_check_accepts_the_distributions(dist: pathlib.Path) -> None:
 
 def test_wheel_ships_the_modules_and_py_typed(dist: pathlib.Path) -> None:
     names = set(zipfile.ZipFile(wheel_of(dist)).namelist())
-    for module in ("audit", "cli", "openapi", "extension", "conditions"):
+    for module in ("audit", "cli", "openapi", "extension", "conditions", "testing"):
         assert f"flask_preconditions/{module}.py" in names
+    assert "flask_preconditions/locks/__init__.py" in names
     assert "flask_preconditions/py.typed" in names
 
 
@@ -92,7 +93,9 @@ def test_wheel_metadata_has_extras_and_classifiers(dist: pathlib.Path) -> None:
         (metadata_name,) = [n for n in wheel.namelist() if n.endswith("/METADATA")]
         metadata = wheel.read(metadata_name).decode()
     extras = set(re.findall(r"^Provides-Extra: (\S+)$", metadata, re.M))
-    assert {"sqlalchemy", "openapi", "async"} <= extras
+    assert {"sqlalchemy", "openapi", "async", "redis", "postgresql", "testing"} <= (
+        extras
+    )
     assert "Classifier: Framework :: Flask" in metadata
     assert "Classifier: Typing :: Typed" in metadata
     assert re.search(r"^Project-URL: Documentation, ", metadata, re.M)
