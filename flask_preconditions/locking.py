@@ -31,13 +31,18 @@ logger = logging.getLogger("flask_preconditions")
 
 
 def needs_lock(settings: Settings, req: Request) -> bool:
-    """Whether a request is a write the extension checks, with locking on."""
+    """Whether a request is a write the extension checks, with locking on.
+
+    A write that sends no precondition at all needs none: it is refused (428,
+    or 404 for a resource that is not there) whatever state it meets, and a
+    method that need not send one is not checked.
+    """
     method = req.method
     return (
         settings.lock is not None
         and method not in SAFE_METHODS
         and method not in IGNORING_METHODS
-        and (method in settings.required_methods or has_preconditions(req.environ))
+        and has_preconditions(req.environ)
     )
 
 

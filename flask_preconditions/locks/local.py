@@ -9,8 +9,13 @@ import os
 import stat
 import tempfile
 import threading
+import time
+import typing as t
 
-import filelock
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None  # type: ignore[assignment]
 
 from .base import check_timeout
 from .base import HeldLock
@@ -18,6 +23,10 @@ from .base import Hold
 from .base import key_digest
 from .base import LockTimeout
 from .base import POLL_INTERVAL
+
+# The first wait of a contended lock; doubled up to POLL_INTERVAL, so that a
+# lock freed soon is taken soon, and a long wait costs little CPU.
+_FIRST_DELAY = 0.0005
 
 
 def _default_directory() -> str:
@@ -46,11 +55,14 @@ class FileLocks:
     requests, which is safe because a request holds one lock at a time; more
     stripes make that rarer.
 
-    Every lock is taken through a new open file (with the `filelock
-    <https://py-filelock.readthedocs.io/>`__ package, which uses
-    :func:`fcntl.flock` on POSIX and ``msvcrt.locking`` on Windows), so two
+    Every lock is taken through a new open file, with :func:`fcntl.flock` on
+    POSIX (``msvcrt.locking`` through the `filelock
+    <https://py-filelock.readthedocs.io/>`__ package on Windows), so two
     threads of one process exclude each other exactly as two processes do; a
-    lock is not reentrant.
+    lock is not reentrant. A waiter polls, first after half a millisecond,
+    then less often, up to every 10 ms. A lock file that a cleaner removes
+    while it is being waited for is noticed, and the lock taken on its
+    successor.
 
     All workers of one application must use the same directory and the same
     number of stripes (else a key names different files), and the directory
@@ -119,20 +131,58 @@ class FileLocks:
         .. versionadded:: 0.2
         """
         check_timeout(timeout)
+        path = self.path_for(key)
+        if fcntl is None:
+            return self._acquire_portably(key, path, timeout)
+        deadline = time.monotonic() + timeout
+        delay = _FIRST_DELAY
+        while True:
+            fd = self._open(path)
+            # Each acquisition opens the file anew: flock locks belong to an
+            # open file, so two threads of one process exclude each other as
+            # two processes do, and the OS drops a dead process's locks.
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        os.close(fd)
+                        raise LockTimeout(key, timeout) from None
+                    time.sleep(min(delay, remaining))
+                    delay = min(delay * 2, POLL_INTERVAL)
+                except BaseException:
+                    os.close(fd)
+                    raise
+            if _still_linked(fd, path):
+                return _FileHold(key, fd)
+            # A cleaner removed the file while we waited: a lock on the old
+            # file excludes no one who opens the new one. Start again.
+            os.close(fd)
+
+    def _open(self, path: str) -> int:
+        try:
+            return os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        except FileNotFoundError:
+            # A temporary-file cleaner removed the directory.
+            self._make_directory()
+            return os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+
+    def _acquire_portably(self, key: str, path: str, timeout: float) -> HeldLock:
+        # Windows: msvcrt locks through the filelock package.
+        import filelock
+
         if not os.path.isdir(self.directory):
-            # A temporary-file cleaner removed it; filelock would recreate it
-            # with the umask's mode instead of 0o700.
             self._make_directory()
         lock = filelock.FileLock(
-            self.path_for(key),
-            # A new, unshared, non-thread-local lock object per acquisition:
-            # its own open file, so another thread that takes the same stripe
-            # waits on the OS lock instead of re-entering a shared object (a
-            # lost update), and release works from any thread.
+            path,
+            # A new, unshared, non-thread-local lock object per acquisition, so
+            # that another thread waits on the OS lock instead of re-entering
+            # a shared object, and release works from any thread.
             thread_local=False,
             is_singleton=False,
-            # A "soft" fallback lock file would outlive a killed process and
-            # lock the stripe until someone deletes it.
+            # A "soft" fallback lock file would outlive a killed process.
             fallback_to_soft=False,
             poll_interval=POLL_INTERVAL,
         )
@@ -140,14 +190,36 @@ class FileLocks:
             lock.acquire(timeout=timeout, blocking=timeout > 0)
         except filelock.Timeout:
             raise LockTimeout(key, timeout) from None
-        return _FileHold(key, lock)
+        return _PortableFileHold(key, lock)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.directory!r}, stripes={self.stripes})"
 
 
+def _still_linked(fd: int, path: str) -> bool:
+    try:
+        held = os.fstat(fd)
+        named = os.stat(path)
+    except FileNotFoundError:
+        return False
+    return (held.st_dev, held.st_ino) == (named.st_dev, named.st_ino)
+
+
 class _FileHold(Hold):
-    def __init__(self, key: str, lock: filelock.BaseFileLock) -> None:
+    def __init__(self, key: str, fd: int) -> None:
+        super().__init__(key)
+        self._fd = fd
+
+    def _release(self) -> None:
+        # Closing the file releases its lock; unlocking first says so plainly.
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+        finally:
+            os.close(self._fd)
+
+
+class _PortableFileHold(Hold):
+    def __init__(self, key: str, lock: t.Any) -> None:
         super().__init__(key)
         self._lock = lock
 
