@@ -21,9 +21,13 @@ from .conditions import Validators
 from .responses import response_validators
 
 # WSGI keys left out of the internal GET: its own conditions, any range, the
-# body, and Werkzeug's cached request object of the real request.
+# body, Werkzeug's cached request object of the real request, and the
+# content-codings it accepts: the tag a write is checked against is the one of
+# the identity representation, as the extension's own 304s and writes name it,
+# not one a compressing hook (Flask-Compress) renamed.
 _DROPPED = frozenset(
     {
+        "HTTP_ACCEPT_ENCODING",
         "HTTP_IF_MATCH",
         "HTTP_IF_NONE_MATCH",
         "HTTP_IF_MODIFIED_SINCE",
