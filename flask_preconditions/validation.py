@@ -57,7 +57,13 @@ def check_route(
     """
     view = app.view_functions.get(endpoint)
     if route.mode is Mode.UNCOVERED or route.mode is Mode.HOOKS:
-        if getattr(view, DECORATED_BY_ATTRIBUTE, None) is not None:
+        wrapper = getattr(view, DECORATED_BY_ATTRIBUTE, None)
+        # The decorated view is registered nowhere in the app: the route took
+        # the function before the decorator wrapped it. (A function also
+        # registered, decorated, at another endpoint is a choice, not this.)
+        if wrapper is not None and all(
+            registered is not wrapper for registered in app.view_functions.values()
+        ):
             raise Misconfigured(
                 f"Endpoint {endpoint!r}: @pre.etag or @pre.last_modified was"
                 " applied above @app.route, so the route serves the undecorated"
