@@ -75,6 +75,10 @@ class ProblemDetailsMixin(exceptions.HTTPException):
         #: The URI reference of the request the problem occurred on; taken from
         #: the request when the response is rendered if not given.
         self.instance = instance
+        #: Why, as a :class:`~flask_preconditions.decisions.Cause` value
+        #: (``"stale-tag"``, ``"weak-tag"``, …), for clients that act on it:
+        #: the ``cause`` extension member (RFC 9457 §3.2) when set.
+        self.cause: str | None = None
 
     def problem(self, instance: str | None = None) -> dict[str, t.Any]:
         """The problem details object, as a dict ready for JSON."""
@@ -87,6 +91,8 @@ class ProblemDetailsMixin(exceptions.HTTPException):
         instance = self.instance or instance
         if instance:
             body["instance"] = instance
+        if self.cause is not None:
+            body["cause"] = self.cause
         return body
 
     def get_response(
@@ -329,10 +335,19 @@ def problem_for(decision: Decision, method: str) -> exceptions.HTTPException:
 
     Its detail says, for the decision's :class:`~flask_preconditions.decisions.Cause`,
     why the request failed and what to send next; on a GET or HEAD, nothing
-    about writes.
+    about writes. The cause itself is the ``cause`` member of its problem
+    body, for clients that act on it (a weakened tag cannot be fixed by
+    reading again).
 
     .. versionadded:: 0.2
     """
+    error = _problem_for(decision, method)
+    if decision.cause is not None and isinstance(error, ProblemDetailsMixin):
+        error.cause = decision.cause.value
+    return error
+
+
+def _problem_for(decision: Decision, method: str) -> exceptions.HTTPException:
     outcome = decision.outcome
     cause = decision.cause
     if outcome is Outcome.NOT_FOUND:

@@ -17,6 +17,7 @@ from flask_preconditions import PreconditionFailed
 from flask_preconditions import PreconditionHeaderTooLarge
 from flask_preconditions import PreconditionRequired
 from flask_preconditions import PROBLEM_MEDIA_TYPE
+from flask_preconditions.decisions import Cause
 from flask_preconditions.problems import ProblemDetailsMixin
 
 ALL = [PreconditionFailed, PreconditionRequired, PreconditionHeaderTooLarge]
@@ -333,8 +334,10 @@ def test_each_cause_gets_a_true_detail(
     response = client.open(url, method=method, headers=headers(tag))
     assert response.status_code == status
     assert response.mimetype == PROBLEM_MEDIA_TYPE
-    detail = response.get_json()["detail"]
+    body = response.get_json()
+    detail = body["detail"]
     assert phrase in detail
+    assert body["cause"] in {cause.value for cause in Cause}
     # Each sentence once; and a read is never told about writes.
     assert detail.lower().count(WRITTEN) <= 1
     if method == "GET":
