@@ -1,0 +1,1 @@
+"""Deployment examples: the apps and configuration of docs/deploying.rst."""
