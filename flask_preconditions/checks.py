@@ -380,6 +380,24 @@ def check_against_get(settings: Settings, app: Flask, req: Request) -> None:
     record_checked(current, None)
 
 
+def _warn_encoded_once(app: Flask) -> None:
+    # A hook that compresses ran before the body was hashed: gzip stamps the
+    # time into its output, so the tag changes every second (200s for 304s,
+    # and 412s for writes). Registration order decides; see the Deploying page.
+    state = get_state(app)
+    if state.warned_of_encoded_bodies:
+        return
+    state.warned_of_encoded_bodies = True
+    logger.warning(
+        "%s: a GET body was already content-encoded when its entity-tag was"
+        " computed, so the tag follows the compressed bytes (gzip's change"
+        " every second). Register the compressing extension (Compress(app))"
+        " before Preconditions(app), so that the extension hashes the"
+        " uncompressed representation.",
+        app.import_name,
+    )
+
+
 def conditional_body_response(
     settings: Settings, app: Flask, req: Request, response: Response, weak: bool = False
 ) -> Response:
@@ -393,6 +411,8 @@ def conditional_body_response(
     if header_value(response.headers, "ETag") is None:
         if response.is_streamed or response.direct_passthrough:
             return response
+        if header_value(response.headers, "Content-Encoding") is not None:
+            _warn_encoded_once(app)
         response.set_etag(etag_for_body(response.get_data()), weak)
     if not has_preconditions(req.environ):
         return response

@@ -187,6 +187,8 @@ class State:
         self._writable: dict[str, bool] = {}
         #: Whether every route has been classified and found to work.
         self.routes_checked = False
+        #: Whether the log has been told of bodies hashed after compression.
+        self.warned_of_encoded_bodies = False
 
     def hooks_cover(self, endpoint: str) -> bool:
         """Whether app-wide mode or a protected blueprint covers an endpoint.
