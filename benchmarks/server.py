@@ -1,105 +1,98 @@
-"""The item app under gunicorn on 127.0.0.1: requests per second.
+"""The item app and the notes example under gunicorn: requests per second.
 
-gunicorn runs with two sync workers on a free port of 127.0.0.1; a few client
-threads send a bounded number of requests (and stop at a time limit in any
-case), a new connection for each as sync workers close them. The scenarios are
-interleaved over rounds like the in-process ones. The client runs on the same
-machine and takes its share of the CPU, so these ratios are compressed
-towards 1: they show what a user sees end to end, not the extension alone.
+Two sync workers on 127.0.0.1, four client threads on the same machine, a new
+connection per request, each server's scenarios interleaved over rounds. This
+module is also the item app that gunicorn serves (``server:create_app()``).
 """
 
 from __future__ import annotations
 
-import contextlib
+import collections
+import concurrent.futures
 import dataclasses
 import http.client
-import os
+import mmap
 import pathlib
-import signal
-import socket
 import statistics
-import subprocess
+import struct
 import sys
 import tempfile
-import threading
 import time
 import typing as t
 
+from apps import item_view
+from flask import Flask
+from items import Store
 from items import UPDATE_BODY
 
+from flask_preconditions import Preconditions
+
 HERE = pathlib.Path(__file__).resolve().parent
-ROOT = HERE.parent
 THREADS = 4
+NOTE_BODY = b'{"title": "benchmark", "text": "edited under load"}'
+
+#: name, server, path ({n}: one item per thread), request, status, baseline
+ROWS = [
+    ("bare_200", "items", "/bare/items/{n}", "GET", 200, None),
+    ("version_200", "items", "/items/{n}", "GET", 200, "bare_200"),
+    ("version_304", "items", "/items/{n}", "GET If-None-Match", 304, "bare_200"),
+    ("write_bare", "items", "/bare/items/{n}", "PUT", 200, None),
+    ("write_if_match", "items", "/items/{n}", "PUT If-Match", 200, "write_bare"),
+    ("notes_200", "notes", "/notes/{n}", "GET", 200, None),
+    ("notes_304", "notes", "/notes/{n}", "GET If-None-Match", 304, "notes_200"),
+    ("notes_write_if_match", "notes", "/notes/{n}", "PUT If-Match", 200, "notes_200"),
+]
+
+
+class SharedStore(Store):
+    """A store whose versions live in memory shared by gunicorn's workers:
+    created before the fork (``--preload``), so a write in one worker is seen
+    by the next request, whichever worker takes it."""
+
+    def __init__(self, items: int = 64) -> None:
+        super().__init__(range(1, items + 1))
+        self.versions = mmap.mmap(-1, 8 * (items + 1))
+        for item_id in self.records:
+            self.set_version(item_id, 1)
+
+    def get(self, item_id: int) -> dict[str, t.Any] | None:
+        record = self.records.get(item_id)
+        if record is not None:
+            record["version"] = struct.unpack_from("q", self.versions, 8 * item_id)[0]
+        return record
+
+    def set_version(self, item_id: int, version: int) -> None:
+        struct.pack_into("q", self.versions, 8 * item_id, version)
+
+
+def create_app() -> Flask:
+    """``/bare/items/<id>`` plain, ``/items/<id>`` with ``@pre.etag(version)``."""
+    store = SharedStore()
+    app = Flask("server")
+    pre = Preconditions(app, app_wide=False)
+    methods = ["GET", "PUT"]
+    app.add_url_rule(
+        "/bare/items/<int:item_id>", "bare", item_view(store), methods=methods
+    )
+    checked = pre.etag(store.version)(item_view(store))
+    app.add_url_rule("/items/<int:item_id>", "item", checked, methods=methods)
+    return app
 
 
 @dataclasses.dataclass
 class ServerResult:
-    scenario: str
+    name: str
+    baseline: str | None
+    expected: int
     #: Requests per second of each round.
     rates: list[float] = dataclasses.field(default_factory=list)
-    statuses: dict[int, int] = dataclasses.field(default_factory=dict)
-
-    @property
-    def requests(self) -> int:
-        return sum(self.statuses.values())
+    statuses: collections.Counter[int] = dataclasses.field(
+        default_factory=collections.Counter
+    )
 
     @property
     def per_second(self) -> float:
         return statistics.median(self.rates)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return t.cast(int, s.getsockname()[1])
-
-
-@contextlib.contextmanager
-def gunicorn(workers: int = 2) -> t.Iterator[int]:
-    """Run the benchmark app under gunicorn; yields its port."""
-    port = _free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "--workers",
-            str(workers),
-            "--worker-class",
-            "sync",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--preload",
-            "--pythonpath",
-            str(HERE),
-            "--log-level",
-            "warning",
-            "server_app:app",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(
-                    "gunicorn exited: " + process.stderr.read().decode()  # type: ignore[union-attr]
-                )
-            with contextlib.suppress(OSError):
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            if time.monotonic() > deadline:
-                raise RuntimeError("gunicorn did not listen within 20 s")
-            time.sleep(0.1)
-        yield port
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def _request(
@@ -115,170 +108,95 @@ def _request(
         connection.close()
 
 
-def _etag(port: int, path: str) -> str:
-    status, etag = _request(port, "GET", path, {}, None)
-    if status != 200 or etag is None:
-        raise RuntimeError(f"GET {path}: {status}, ETag {etag}")
-    return etag
-
-
 def _load(
-    port: int,
-    scenario: str,
-    requests: int,
-    time_limit: float,
-    note_ids: t.Sequence[int] = (),
-) -> tuple[int, float, dict[int, int]]:
-    """Send ``requests`` requests from THREADS threads; (sent, seconds, statuses)."""
-    per_thread = requests // THREADS
-    statuses: dict[int, int] = {}
-    sent = [0] * THREADS
-    lock = threading.Lock()
-    deadline = time.monotonic() + time_limit
+    port: int, row: tuple[t.Any, ...], ids: list[int], requests: int
+) -> tuple[float, collections.Counter[int]]:
+    """About ``requests`` requests of a row from THREADS threads, for 15 s at
+    most: (requests per second, statuses)."""
+    _, server, path, request, _, _ = row
+    method, _, condition = request.partition(" ")
+    body = None if method == "GET" else NOTE_BODY if server == "notes" else UPDATE_BODY
+    deadline = time.monotonic() + 15
 
-    def worker(number: int) -> None:
-        item = number + 1
-        headers: dict[str, str] = {}
-        body = None
-        method = "GET"
-        if scenario.startswith("notes_"):
-            # The notes example: one note per thread, GETs, 304s or chained
-            # edits, each PUT with the ETag of the previous response.
-            path = f"/notes/{note_ids[number]}"
-            if scenario == "notes_304":
-                headers["If-None-Match"] = _etag(port, path)
-            elif scenario == "notes_write_if_match":
-                method = "PUT"
-                body = NOTE_BODY
-                headers["Content-Type"] = "application/json"
-                headers["If-Match"] = _etag(port, path)
-        elif scenario == "bare_200":
-            path = f"/bare/items/{item}"
-        elif scenario == "version_200":
-            path = f"/items/{item}"
-        elif scenario == "version_304":
-            path = f"/items/{item}"
-            headers["If-None-Match"] = _etag(port, path)
-        else:
-            # Chained edits, each with the ETag of the previous response.
-            item = 32 + number + 1
-            path = f"/items/{item}"
-            method = "PUT"
-            body = UPDATE_BODY
-            headers["Content-Type"] = "application/json"
-            headers["If-Match"] = _etag(port, path)
-        local: dict[int, int] = {}
-        for _ in range(per_thread):
-            if time.monotonic() > deadline:
-                break
-            status, etag = _request(port, method, path, headers, body)
-            local[status] = local.get(status, 0) + 1
-            if method == "PUT" and etag is not None:
+    def client(item: int) -> collections.Counter[int]:
+        url = path.format(n=item)
+        headers = {"Content-Type": "application/json"} if body else {}
+        if condition:
+            headers[condition] = _request(port, "GET", url, {}, None)[1] or ""
+        statuses: collections.Counter[int] = collections.Counter()
+        while statuses.total() < requests // THREADS and time.monotonic() < deadline:
+            status, etag = _request(port, method, url, headers, body)
+            statuses[status] += 1
+            if condition == "If-Match" and etag:
+                # Chained edits, each with the tag of the previous answer.
                 headers["If-Match"] = etag
-            sent[number] += 1
-        with lock:
-            for status, count in local.items():
-                statuses[status] = statuses.get(status, 0) + count
+        return statuses
 
-    threads = [threading.Thread(target=worker, args=(n,)) for n in range(THREADS)]
     start = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return sum(sent), time.perf_counter() - start, statuses
+    with concurrent.futures.ThreadPoolExecutor(THREADS) as pool:
+        statuses = sum(pool.map(client, ids), collections.Counter())
+    return statuses.total() / (time.perf_counter() - start), statuses
 
 
-SCENARIOS = ("bare_200", "version_200", "version_304", "write_if_match")
-EXPECTED = {
-    "bare_200": 200,
-    "version_200": 200,
-    "version_304": 304,
-    "write_if_match": 200,
-}
+def _measure(
+    base_url: str, server: str, ids: list[int], rounds: int, requests: int
+) -> list[ServerResult]:
+    port = int(base_url.rsplit(":", 1)[1])
+    rows = [row for row in ROWS if row[1] == server]
+    pairs = [(row, ServerResult(row[0], row[5], row[4])) for row in rows]
+    for row in rows:
+        _load(port, row, ids, THREADS * 20)  # warm-up
+    for number in range(rounds):
+        shift = number % len(pairs)
+        for row, result in pairs[shift:] + pairs[:shift]:
+            rate, statuses = _load(port, row, ids, requests)
+            result.rates.append(rate)
+            result.statuses += statuses
+    return [result for _, result in pairs]
 
 
-def run(
-    *, rounds: int = 3, requests: int = 1200, time_limit: float = 15.0
-) -> dict[str, ServerResult]:
-    """Bounded load on each scenario, interleaved over ``rounds``."""
-    results = {name: ServerResult(name) for name in SCENARIOS}
-    with gunicorn() as port:
-        for name in SCENARIOS:
-            _load(port, name, THREADS * 20, time_limit)  # warm-up
-        for number in range(rounds):
-            order = (
-                SCENARIOS[number % len(SCENARIOS) :]
-                + SCENARIOS[: number % len(SCENARIOS)]
-            )
-            for name in order:
-                sent, seconds, statuses = _load(port, name, requests, time_limit)
-                result = results[name]
-                result.rates.append(sent / seconds)
-                for status, count in statuses.items():
-                    result.statuses[status] = result.statuses.get(status, 0) + count
-    return results
-
-
-NOTES_SCENARIOS = ("notes_200", "notes_304", "notes_write_if_match")
-NOTE_BODY = b'{"title": "benchmark", "text": "edited under load"}'
-EXPECTED.update({"notes_200": 200, "notes_304": 304, "notes_write_if_match": 200})
-
-
-def run_notes(
-    *, rounds: int = 3, requests: int = 1200, time_limit: float = 15.0
-) -> dict[str, ServerResult]:
-    """The notes example app (``examples/notes``) under gunicorn, two workers,
-    on a fresh SQLite file: a 200, a 304 and a checked write of one note."""
-    sys.path.insert(0, str(ROOT))
-    from examples.notes.app import create_app
+def run(*, rounds: int, requests: int) -> list[ServerResult]:
+    """Both servers, one after the other, each scenario ``rounds`` times."""
+    sys.path.insert(0, str(HERE.parent))
+    from examples.notes.app import create_app as create_notes_app
     from examples.notes.models import db
     from examples.notes.models import Note
-    from examples.notes.server import gunicorn as notes_gunicorn
+    from examples.notes.server import gunicorn
 
-    results = {name: ServerResult(name) for name in NOTES_SCENARIOS}
+    items = gunicorn(
+        "server:create_app()",
+        env={"PYTHONPATH": str(HERE), "GUNICORN_CMD_ARGS": "--preload"},
+        workers=2,
+        ready_path="/bare/items/1",
+    )
+    with items as base_url:
+        results = _measure(
+            base_url, "items", list(range(1, THREADS + 1)), rounds, requests
+        )
     with tempfile.TemporaryDirectory() as folder:
         url = f"sqlite:///{folder}/notes.sqlite3"
-        app = create_app({"SQLALCHEMY_DATABASE_URI": url})
+        app = create_notes_app({"SQLALCHEMY_DATABASE_URI": url})
         with app.app_context():
             db.create_all()
             notes = [Note(title="benchmark", text="seed") for _ in range(THREADS)]
             db.session.add_all(notes)
             db.session.commit()
-            note_ids = [note.id for note in notes]
+            ids = [note.id for note in notes]
             db.engine.dispose()
-        with notes_gunicorn(
+        notes_server = gunicorn(
             "examples.notes.app:create_app()",
             env={"NOTES_DATABASE_URL": url},
             workers=2,
-            ready_path=f"/notes/{note_ids[0]}",
-        ) as base_url:
-            port = int(base_url.rsplit(":", 1)[1])
-            for name in NOTES_SCENARIOS:
-                _load(port, name, THREADS * 20, time_limit, note_ids)  # warm-up
-            for number in range(rounds):
-                shift = number % len(NOTES_SCENARIOS)
-                for name in NOTES_SCENARIOS[shift:] + NOTES_SCENARIOS[:shift]:
-                    sent, seconds, statuses = _load(
-                        port, name, requests, time_limit, note_ids
-                    )
-                    result = results[name]
-                    result.rates.append(sent / seconds)
-                    for status, count in statuses.items():
-                        result.statuses[status] = result.statuses.get(status, 0) + count
+            ready_path=f"/notes/{ids[0]}",
+        )
+        with notes_server as base_url:
+            results += _measure(base_url, "notes", ids, rounds, requests)
     return results
 
 
-def failures(results: dict[str, ServerResult]) -> list[str]:
-    problems = []
-    for name, result in results.items():
-        wrong = {s: n for s, n in result.statuses.items() if s != EXPECTED[name]}
-        if wrong:
-            problems.append(f"server {name}: unexpected statuses {wrong}")
-    return problems
-
-
-if __name__ == "__main__":  # pragma: no cover
-    os.environ.setdefault("PYTHONUNBUFFERED", "1")
-    for name, result in run(rounds=1, requests=400).items():
-        print(name, f"{result.per_second:.0f}/s", result.statuses)
+def failures(results: list[ServerResult]) -> list[str]:
+    return [
+        f"server {r.name}: statuses {r.statuses}, expected only {r.expected}"
+        for r in results
+        if set(r.statuses) != {r.expected}
+    ]

@@ -12,11 +12,11 @@ import typing as t
 
 import httpx
 import pytest
-from conftest import load_example
 from werkzeug.http import http_date
 from werkzeug.serving import make_server
 
 from flask_preconditions import etag_for_version
+from helpers import load_example
 
 ROOT = pathlib.Path(__file__).parent.parent
 EXAMPLES = ROOT / "examples"
@@ -437,6 +437,6 @@ def test_retrying_client_gives_up_after_its_attempts(
     recipe = load_example("examples/recipes/retrying_client.py")
     base_url, app = notes_server
     edit = interfering(app, recipe.shout, times=3)
-    with httpx.Client(base_url=base_url) as client, pytest.raises(recipe.Conflict):
-        recipe.update(client, "/notes/1", edit, attempts=3)
+    with httpx.Client(base_url=base_url) as client, pytest.raises(recipe.EditFailed):
+        recipe.edit(client, "/notes/1", edit, attempts=3)
     assert httpx.get(f"{base_url}/notes/1").json()["text"].count("and eggs") == 3

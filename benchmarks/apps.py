@@ -1,0 +1,115 @@
+"""The Flask applications of the benchmark, one per way of answering.
+
+Each factory takes the :class:`~items.Store` to serve (and, for ours, keyword
+arguments for :class:`~flask_preconditions.Preconditions`) and returns an app
+whose only route is ``/items/<int:item_id>``, so that the apps differ only in
+how they handle conditional requests.
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+from flask import abort
+from flask import Flask
+from flask import jsonify
+from flask import request
+from flask import Response
+from items import document
+from items import parse_update
+from items import Store
+
+from flask_preconditions import Preconditions
+
+ROUTE = "/items/<int:item_id>"
+View = t.Callable[..., t.Any]
+
+
+def item_view(store: Store) -> View:
+    """The plain view every Flask app below starts from."""
+
+    def item(item_id: int) -> t.Any:
+        record = store.get(item_id)
+        if record is None:
+            abort(404)
+        if request.method == "PUT":
+            data = parse_update(request.get_json(silent=True))
+            if data is None:
+                abort(400)
+            record = store.write(item_id, data)
+        return document(record)
+
+    return item
+
+
+def _app(name: str, view: View, methods: tuple[str, ...] = ("GET", "PUT")) -> Flask:
+    app = Flask(name)
+    app.add_url_rule(ROUTE, view_func=view, methods=list(methods))
+    return app
+
+
+def bare(store: Store) -> Flask:
+    """Plain Flask, no extension: the baselines."""
+    return _app("bare", item_view(store))
+
+
+def version(store: Store, **options: t.Any) -> Flask:
+    """``@pre.etag(version_function)``, the recommended use."""
+    pre = Preconditions(**options)
+    app = _app("version", pre.etag(store.version)(item_view(store)))
+    pre.init_app(app)
+    return app
+
+
+def body_hash(store: Store, **options: t.Any) -> Flask:
+    """Bare ``@pre.etag``: the entity-tag is a hash of the GET body."""
+    pre = Preconditions(**options)
+    app = _app("hash", pre.etag(item_view(store)))
+    pre.init_app(app)
+    return app
+
+
+def app_wide(store: Store, **options: t.Any) -> Flask:
+    """``Preconditions(app)`` and an undecorated view: a checked write learns
+    the current entity-tag by running the GET view."""
+    app = _app("app_wide", item_view(store))
+    Preconditions(app, **options)
+    return app
+
+
+def floor(store: Store) -> Flask:
+    """A version check written by hand in the view, before building anything:
+    the least any implementation can do."""
+    view = item_view(store)
+
+    def item(item_id: int) -> t.Any:
+        current = store.version(item_id)
+        if current is None:
+            abort(404)
+        etag = f"v{current}"
+        if request.method == "GET" and request.if_none_match.contains_weak(etag):
+            response = Response(status=304)
+        elif request.method == "PUT" and not request.if_match:
+            abort(428)
+        elif request.method == "PUT" and not request.if_match.contains(etag):
+            abort(412)
+        else:
+            response = jsonify(view(item_id))
+            etag = f"v{store.version(item_id)}"
+        response.set_etag(etag)
+        return response
+
+    return _app("floor", item)
+
+
+def werkzeug(store: Store) -> Flask:
+    """Werkzeug's own tools as its documentation shows them:
+    ``response.add_etag()`` then ``response.make_conditional(request)``."""
+    view = item_view(store)
+
+    def item(item_id: int) -> t.Any:
+        response = jsonify(view(item_id))
+        response.add_etag()
+        return response.make_conditional(request)
+
+    return _app("werkzeug", item, methods=("GET",))
