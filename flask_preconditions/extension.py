@@ -165,10 +165,26 @@ class Preconditions:
         )
         state = State(self, settings, protected_blueprints(app))
         app.extensions[EXTENSION_NAME] = state
-        app.before_request(functools.partial(hooks.check_routes_once, state))
+        # Plain functions rather than partials: Flask asks every hook of every
+        # request whether it is a coroutine function, and a partial's answer
+        # costs more.
         if settings.app_wide:
-            app.before_request(functools.partial(hooks.before_request, state))
-            app.after_request(functools.partial(hooks.after_request, state))
+
+            def before_request() -> None:
+                hooks.check_routes_once(state)
+                hooks.before_request(state)
+
+            def after_request(response: Response) -> Response:
+                return hooks.after_request(state, response)
+
+            app.before_request(before_request)
+            app.after_request(after_request)
+        else:
+
+            def check_routes() -> None:
+                hooks.check_routes_once(state)
+
+            app.before_request(check_routes)
         if settings.lock is not None:
             app.teardown_request(release_write)
         # One handler for every HTTP error, passing through those it does not
