@@ -10,13 +10,16 @@ knows nothing of this extension: it tests what any server should do.
 
 from __future__ import annotations
 
-import dataclasses
-import http
 import json
 import typing as t
 
 from werkzeug.http import quote_etag
 from werkzeug.http import unquote_etag
+
+from .battery_report import BatteryReport as BatteryReport
+from .battery_report import CheckResult as CheckResult
+from .battery_report import Exchange as Exchange
+from .battery_report import status_text
 
 if t.TYPE_CHECKING:
     from werkzeug.test import Client
@@ -30,144 +33,6 @@ STALE_ETAG = '"flask-preconditions-stale-etag"'
 _KEPT_BY_304 = ("Cache-Control", "Content-Location", "ETag", "Expires", "Vary")
 # What a HEAD response must share with the GET's (RFC 9110 §9.3.2).
 _SHARED_WITH_HEAD = ("ETag", "Last-Modified", "Content-Type", "Cache-Control", "Vary")
-
-
-def _status_text(code: int) -> str:
-    try:
-        return f"{code} {http.HTTPStatus(code).phrase}"
-    except ValueError:
-        return str(code)
-
-
-@dataclasses.dataclass(frozen=True)
-class Exchange:
-    """One request of the battery and its response.
-
-    ``str(exchange)`` shows both in the style of ``curl -v``.
-
-    .. versionadded:: 0.2
-    """
-
-    #: The request: its method, URL, the headers the battery set, and content.
-    method: str
-    url: str
-    request_headers: tuple[tuple[str, str], ...]
-    request_body: bytes
-    #: The response: its status, every header, and content.
-    status_code: int
-    response_headers: tuple[tuple[str, str], ...]
-    response_body: bytes
-
-    def header(self, name: str) -> str | None:
-        """A response header's value, or ``None``."""
-        name = name.lower()
-        for key, value in self.response_headers:
-            if key.lower() == name:
-                return value
-        return None
-
-    def __str__(self) -> str:
-        lines = [f"> {self.method} {self.url}"]
-        lines.extend(f"> {name}: {value}" for name, value in self.request_headers)
-        if self.request_body:
-            lines.append(f"> {_excerpt(self.request_body)}")
-        lines.append(f"< {_status_text(self.status_code)}")
-        lines.extend(
-            f"< {name}: {value}"
-            for name, value in self.response_headers
-            if name.lower() not in ("date", "server")
-        )
-        if self.response_body:
-            lines.append(f"< {_excerpt(self.response_body)}")
-        return "\n".join(lines)
-
-
-def _excerpt(content: bytes, limit: int = 300) -> str:
-    text = " ".join(content.decode("utf-8", "replace").split())
-    return text if len(text) <= limit else text[:limit] + "…"
-
-
-@dataclasses.dataclass
-class CheckResult:
-    """The outcome of one check of the battery.
-
-    .. versionadded:: 0.2
-    """
-
-    #: What the check expects, as a sentence.
-    name: str
-    #: The sections of the RFCs it checks.
-    sections: str
-    #: ``"passed"``, ``"failed"`` or ``"skipped"``.
-    outcome: str = "passed"
-    #: What was wrong, or why it was skipped, one sentence each.
-    problems: list[str] = dataclasses.field(default_factory=list)
-    #: The requests it sent, in order.
-    exchanges: list[Exchange] = dataclasses.field(default_factory=list)
-
-    def fail(self, problem: str) -> None:
-        """Record what was wrong; the check has failed."""
-        self.outcome = "failed"
-        self.problems.append(problem)
-
-    def skip(self, reason: str) -> None:
-        """Record why the check did not run."""
-        self.outcome = "skipped"
-        self.problems.append(reason)
-
-
-@dataclasses.dataclass
-class BatteryReport:
-    """The results of :func:`check_conditional_requests`.
-
-    ``str(report)`` lists every check, with the requests and responses of those
-    that failed; :meth:`raise_for_failures` raises it as an
-    :class:`AssertionError` unless :attr:`ok`.
-
-    .. versionadded:: 0.2
-    """
-
-    #: The URL of the resource checked.
-    url: str
-    #: Every check, in the order it ran.
-    results: list[CheckResult]
-
-    @property
-    def failures(self) -> list[CheckResult]:
-        """The checks that failed, in the order they ran."""
-        return [result for result in self.results if result.outcome == "failed"]
-
-    @property
-    def ok(self) -> bool:
-        """Whether no check failed (skipped ones do not count)."""
-        return not self.failures
-
-    def raise_for_failures(self) -> None:
-        """Raise :class:`AssertionError` with the report unless :attr:`ok`."""
-        __tracebackhide__ = True
-        if not self.ok:
-            raise AssertionError(str(self))
-
-    def __str__(self) -> str:
-        counts = {
-            outcome: sum(r.outcome == outcome for r in self.results)
-            for outcome in ("passed", "failed", "skipped")
-        }
-        lines = [
-            f"Conditional requests to {self.url}: "
-            + ", ".join(f"{n} {outcome}" for outcome, n in counts.items() if n)
-        ]
-        for result in self.results:
-            label = {"passed": "passed ", "failed": "FAILED ", "skipped": "skipped"}
-            lines.append(f"  {label[result.outcome]} {result.name} ({result.sections})")
-            lines.extend(f"            - {problem}" for problem in result.problems)
-            if result.outcome == "failed":
-                for exchange in result.exchanges:
-                    lines.extend(
-                        f"              {line}" for line in str(exchange).splitlines()
-                    )
-                    lines.append("")
-        return "\n".join(lines).rstrip()
 
 
 class _Battery:
@@ -239,8 +104,8 @@ class _Battery:
         if exchange.status_code == expected:
             return True
         result.fail(
-            f"{exchange.method} answered {_status_text(exchange.status_code)},"
-            f" expected {_status_text(expected)}: {why}"
+            f"{exchange.method} answered {status_text(exchange.status_code)},"
+            f" expected {status_text(expected)}: {why}"
         )
         return False
 
@@ -361,7 +226,7 @@ class _Battery:
                 else ""
             )
             result.fail(
-                f"{self.method} answered {_status_text(write.status_code)},"
+                f"{self.method} answered {status_text(write.status_code)},"
                 f" expected 2xx: If-Match names the current entity-tag.{hint}"
             )
             return
