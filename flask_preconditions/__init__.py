@@ -29,21 +29,21 @@ from .views import ResourceSpec
 
 if t.TYPE_CHECKING:
     from .decorators import ETagDecorator
-    from .extension import Checked
-    from .extension import expected_etag
-    from .extension import expected_version
     from .extension import Preconditions
-    from .extension import set_new_version
+    from .versions import Checked
+    from .versions import expected_etag
+    from .versions import expected_version
+    from .versions import set_new_version
 
 # The Flask glue is imported on first use, so that the pure evaluation in
 # flask_preconditions.conditions can be imported without importing Flask.
 _LAZY_NAMES = {
-    "Checked": ".extension",
+    "Checked": ".versions",
     "ETagDecorator": ".decorators",
-    "expected_etag": ".extension",
-    "expected_version": ".extension",
+    "expected_etag": ".versions",
+    "expected_version": ".versions",
     "Preconditions": ".extension",
-    "set_new_version": ".extension",
+    "set_new_version": ".versions",
 }
 
 

@@ -18,10 +18,10 @@ from flask.wrappers import Request
 from flask.wrappers import Response
 from werkzeug.exceptions import HTTPException
 
+from .comparison import if_range_holds
 from .compat import handle_error
 from .conditions import Decision
 from .conditions import evaluate
-from .conditions import if_range_holds
 from .conditions import IGNORING_METHODS
 from .conditions import NEW_VALIDATOR_METHODS
 from .conditions import Outcome

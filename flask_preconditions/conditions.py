@@ -436,34 +436,3 @@ def unsafe_methods(methods: t.Iterable[str]) -> frozenset[str]:
             f" not {sorted(refused)}."
         )
     return required
-
-
-def if_range_holds(value: str, current: Validators | None, now: dt.datetime) -> bool:
-    """Whether an ``If-Range`` condition holds (RFC 9110 §13.1.5).
-
-    An entity-tag holds if it is strong and strongly matches the current one.
-    A date holds if it is exactly the current ``Last-Modified`` and that date
-    is strong: at least one second before ``now`` (§8.8.2.2), so that no
-    second change within the same second can hide behind it. Anything else,
-    including a malformed value, does not hold, and the range is ignored.
-
-    .. versionadded:: 0.2
-    """
-    value = value.strip(" \t")
-    if current is None:
-        return False
-    if value.startswith(('"', "W/")):
-        return (
-            not value.startswith("W/")
-            and current.etag is not None
-            and not current.weak
-            and value == f'"{current.etag}"'
-        )
-    date = parse_http_date(value)
-    last_modified = current.last_modified
-    return (
-        date is not None
-        and last_modified is not None
-        and date == last_modified.replace(microsecond=0)
-        and (now - last_modified).total_seconds() >= 1
-    )

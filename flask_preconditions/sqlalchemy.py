@@ -46,14 +46,14 @@ from werkzeug.exceptions import HTTPException
 
 from .checks import checked_record
 from .compat import handle_error
-from .extension import expected_version
-from .extension import set_new_version
 from .problems import PreconditionFailed
 from .problems import ProblemDetailsMixin
 from .problems import RETRY_ADVICE
 from .problems import ServiceUnavailableProblem
 from .responses import has_preconditions
 from .validation import Misconfigured
+from .versions import expected_version
+from .versions import set_new_version
 
 if t.TYPE_CHECKING:
     pass

@@ -12,7 +12,7 @@ from flask import send_file
 from werkzeug.http import http_date
 
 from flask_preconditions import Preconditions
-from flask_preconditions.conditions import if_range_holds
+from flask_preconditions.comparison import if_range_holds
 from flask_preconditions.conditions import Validators
 from helpers import etag
 

@@ -1,0 +1,154 @@
+"""What the current request was checked against, and what its write produced.
+
+:func:`expected_version` and :func:`expected_etag` make a view's write a
+compare-and-swap; :func:`set_new_version` names the version it wrote, for the
+response's validators.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing as t
+
+from flask import after_this_request
+from flask.wrappers import Response
+from werkzeug.http import quote_etag
+
+from .checks import checked_record
+from .checks import new_version_record
+from .checks import record_new_version
+from .checks import UNSET
+from .conditions import Validators
+from .responses import set_validators
+from .validators import etag_for_version_cached
+
+
+@dataclasses.dataclass(frozen=True)
+class Checked:
+    """What a request's preconditions were checked against.
+
+    .. versionadded:: 0.1
+    """
+
+    #: The version returned by the validator function (``None`` when absent, or
+    #: when the entity-tag came from the body of a GET).
+    version: t.Any
+    #: The current entity-tag, quoted, or ``None`` when the resource is absent.
+    etag: str | None
+
+
+def expected_version() -> t.Any:
+    """The version the current request's preconditions were checked against.
+
+    Use it to make the write a compare-and-swap, so that two requests that
+    passed the check with the same entity-tag cannot both write::
+
+        updated = db.session.execute(
+            update(Note)
+            .where(Note.id == note_id, Note.version == expected_version())
+            .values(text=text, version=Note.version + 1)
+        ).rowcount
+        if not updated:
+            raise PreconditionFailed()
+
+    Returns ``None`` when the request creates the resource (``If-None-Match:
+    *`` on an absent resource), and when the entity-tag came from the body of
+    a GET rather than from a version function (use :func:`expected_etag`).
+    On a GET or HEAD of a view with a version function, it is the current
+    version, the one the response's ``ETag`` names.
+
+    :raise RuntimeError: no precondition was checked for this request: the
+        view is not covered, or is exempt, or its entity-tags come from GET
+        bodies, which on a GET are only known after the view.
+
+    .. versionadded:: 0.1
+    """
+    return _checked().version
+
+
+def expected_etag() -> str | None:
+    """The quoted entity-tag the current request was checked against.
+
+    ``None`` when the request creates the resource, and when an
+    ``If-Match: *`` write passed on a resource without an entity-tag.
+
+    :raise RuntimeError: no precondition was checked for this request.
+
+    .. versionadded:: 0.1
+    """
+    return _checked().etag
+
+
+def set_new_version(version: t.Any, *, last_modified: t.Any = None) -> None:
+    """Say which version the current request's write produced.
+
+    After a successful PUT or PATCH, the response carries the ``ETag`` of the
+    resource's new version so that the client can chain edits. Without this
+    call the version function is asked again after the view, while the
+    request still holds its resource's write lock. A compare-and-swap write
+    that takes no lock knows the version it wrote, and should say so: another
+    request could write between its commit and that question::
+
+        new_version = expected_version() + 1
+        if not repository.replace(note_id, data, expected_version(), new_version):
+            raise PreconditionFailed()
+        set_new_version(new_version)
+
+    In a view that creates a resource (a ``POST`` answered 201, or a
+    create-only ``PUT``), it gives the response the created resource's
+    ``ETag`` (and ``Last-Modified``), as RFC 9110 §15.3.2 allows, next to
+    its ``Location``; in every view, a 2xx response that sets no ``ETag`` of
+    its own gets this one::
+
+        @app.post("/notes")
+        @pre.exempt
+        def create_note():
+            note = repository.create(request.json)
+            set_new_version(note.version, last_modified=note.updated_at)
+            return note.to_json(), 201, {"Location": url_for("note", note_id=note.id)}
+
+    ``None`` sends no ``ETag``: the client must read the resource again.
+
+    :param version: the version written, as a version function returns it.
+    :param last_modified: its modification date, for ``Last-Modified``.
+
+    .. versionadded:: 0.1
+    .. versionchanged:: 0.2
+        Works in any view, and added ``last_modified``.
+    """
+    first = new_version_record()[0] is UNSET
+    record_new_version(version, last_modified)
+    if first:
+        after_this_request(_new_validators_of_any_view)
+
+
+def _new_validators_of_any_view(response: Response) -> Response:
+    # Decorated writes have set theirs already: this serves the other views.
+    version, last_modified = new_version_record()
+    if (
+        200 <= response.status_code < 300
+        and version is not None
+        and "ETag" not in response.headers
+    ):
+        set_validators(
+            response,
+            Validators(etag_for_version_cached(version), False, last_modified),
+        )
+    return response
+
+
+def _checked() -> Checked:
+    checked = checked_record()
+    if checked is None:
+        raise RuntimeError(
+            "No precondition was checked for this request. Views decorated with"
+            " @pre.etag(version_function) have an expected version on every"
+            " method; views with body-hash entity-tags (bare @pre.etag,"
+            " app-wide or blueprint protection) only on checked writes, since"
+            " a GET's entity-tag is known only after the view; exempt and"
+            " uncovered views never."
+        )
+    current, version = checked
+    if current is None or current.etag is None:
+        return Checked(version, None)
+    return Checked(version, quote_etag(current.etag, current.weak))
