@@ -60,6 +60,7 @@ if t.TYPE_CHECKING:
 
 __all__ = [
     "DatabaseBusy",
+    "DatabaseUnavailable",
     "SQLAlchemyPreconditions",
     "VersionFunction",
     "WriteConflict",
@@ -103,6 +104,26 @@ class DatabaseBusy(ServiceUnavailableProblem):
     )
 
 
+class DatabaseUnavailable(ServiceUnavailableProblem):
+    """503: the connection to the database was lost during the request.
+
+    Raised for a database error that SQLAlchemy recognises as a disconnect (a
+    restarted server, a dropped connection). The request was not completed.
+    Sending it again is safe: its ``If-Match`` is checked again, so if its
+    write did reach the database before the connection was lost, the resent
+    request gets 412 and the client reads its own change.
+
+    .. versionadded:: 0.2
+    """
+
+    description = (
+        "The connection to the database was lost, and the request was not"
+        " completed. Send the same request again after the Retry-After delay:"
+        " its If-Match is checked again, so it cannot overwrite another change,"
+        " and if the first attempt was written after all, the answer is 412."
+    )
+
+
 class _State:
     def __init__(self, session: SessionSource | None, retry_after: int) -> None:
         self.session = session
@@ -132,7 +153,12 @@ class SQLAlchemyPreconditions:
       into 412;
     - a busy database (SQLite's "database is locked" after its busy timeout,
       PostgreSQL's serialization failures and deadlocks) into
-      :class:`DatabaseBusy` (503 with ``Retry-After``).
+      :class:`DatabaseBusy` (503 with ``Retry-After``);
+    - a lost connection (a database error SQLAlchemy recognises as a
+      disconnect) into :class:`DatabaseUnavailable` (503 with
+      ``Retry-After``). Give the engine ``pool_pre_ping=True``
+      (``SQLALCHEMY_ENGINE_OPTIONS``) so that the requests after a database
+      restart get tested connections.
 
     Other database errors are left alone. The 412 goes through the
     application's own 412 handler when it has one.
@@ -170,6 +196,7 @@ class SQLAlchemyPreconditions:
         app.register_error_handler(StaleDataError, _stale_data)
         app.register_error_handler(sa.exc.OperationalError, _operational_error)
         app.register_error_handler(sa.exc.IntegrityError, _integrity_error)
+        app.register_error_handler(sa.exc.DBAPIError, _database_error)
 
 
 def _rollback() -> None:
@@ -229,11 +256,27 @@ def _integrity_error(error: sa.exc.IntegrityError) -> t.Any:
 
 
 def _operational_error(error: sa.exc.OperationalError) -> t.Any:
+    if error.connection_invalidated:
+        return _lost_connection(error)
     if not _is_busy(error):
         raise error
     _rollback()
     state: _State = current_app.extensions[EXTENSION_NAME]
     return _http_error(DatabaseBusy(retry_after=state.retry_after))
+
+
+def _database_error(error: sa.exc.DBAPIError) -> t.Any:
+    if not error.connection_invalidated:
+        raise error
+    return _lost_connection(error)
+
+
+def _lost_connection(error: sa.exc.DBAPIError) -> t.Any:
+    # The pool has already dropped the connection; the next request gets a
+    # fresh one (with pool_pre_ping, a tested one).
+    _rollback()
+    state: _State = current_app.extensions[EXTENSION_NAME]
+    return _http_error(DatabaseUnavailable(retry_after=state.retry_after))
 
 
 def _http_error(error: HTTPException) -> t.Any:

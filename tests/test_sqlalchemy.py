@@ -419,6 +419,54 @@ def test_postgresql_serialization_failure_is_503(app: Flask) -> None:
     assert response.headers["Retry-After"] == "1"
 
 
+@pytest.mark.parametrize("kind", [sa.exc.OperationalError, sa.exc.InterfaceError])
+def test_a_lost_database_connection_is_503(app: Flask, kind: type) -> None:
+    @app.get("/disconnected")
+    def disconnected() -> t.Any:
+        raise kind(
+            "UPDATE x", {}, Exception("server closed"), connection_invalidated=True
+        )
+
+    response = app.test_client().get("/disconnected")
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "1"
+    assert response.mimetype == "application/problem+json"
+    assert "connection to the database was lost" in response.json["detail"]
+
+
+def test_other_database_errors_are_left_alone(app: Flask) -> None:
+    @app.get("/programming")
+    def programming() -> t.Any:
+        raise sa.exc.ProgrammingError("SELEC 1", {}, Exception("syntax error"))
+
+    with pytest.raises(sa.exc.ProgrammingError):
+        app.test_client().get("/programming")
+
+
+@pytest.mark.postgres
+def test_a_connection_terminated_mid_write_is_503_and_writes_nothing(
+    app: Flask, client: FlaskClient, hooks: Hooks, database_url: str
+) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("terminates a PostgreSQL backend")
+
+    def terminate_own_backend() -> None:
+        pid = db.session.execute(sa.text("SELECT pg_backend_pid()")).scalar_one()
+        admin = sa.create_engine(database_url)
+        with admin.connect() as connection:
+            connection.execute(sa.text(f"SELECT pg_terminate_backend({int(pid)})"))
+        admin.dispose()
+
+    hooks.before_write = terminate_own_backend
+    response = client.put(
+        "/docs/1", json={"text": "lost"}, headers={"If-Match": etag(1)}
+    )
+    assert response.status_code == 503, response.get_data(as_text=True)
+    assert "connection to the database was lost" in response.json["detail"]
+    hooks.before_write = lambda: None
+    assert client.get("/docs/1").json == {"text": "one"}
+
+
 def test_negative_retry_after_is_value_error() -> None:
     with pytest.raises(ValueError, match="retry_after"):
         SQLAlchemyPreconditions(retry_after=-1)
