@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import inspect
 import typing as t
 
 from flask import Flask
@@ -241,6 +242,11 @@ def _classify(
     else:
         how = "a protected blueprint"
     if method in SAFE_METHODS:
+        if (spec is None or not spec.uses_functions) and _streams(app, endpoint):
+            return Protection.SAFE, (
+                "A streamed response (a generator view): no body to hash, so"
+                " no entity-tag; give the view a version function."
+            )
         return Protection.BODY_HASH, f"Entity-tag from the body ({how})."
     # A write is checked against a GET of the same URL, which must exist and
     # give the representation an entity-tag.
@@ -264,6 +270,15 @@ def _classify(
             )
         return Protection.NOT_REQUIRED, (
             f"The GET view {get_endpoint!r} gives no entity-tag."
+        )
+    get_spec = state.route(app, get_endpoint, "GET").spec
+    hashed = get_spec is None or not get_spec.uses_functions
+    if hashed and _streams(app, get_endpoint):
+        return Protection.UNPROTECTED, (
+            f"The GET view {get_endpoint!r} of {url_rule.rule} streams its"
+            " response (a generator view), so it has no entity-tag to check"
+            " against and only If-Match: * can write: give the GET view a"
+            " version function with @pre.etag(version_function)."
         )
     return Protection.BODY_HASH, (
         f"Checked against the entity-tag of GET {url_rule.rule} ({how})."
@@ -293,3 +308,13 @@ def audit_routes(app: Flask) -> list[RouteProtection]:
         for url_rule in app.url_map.iter_rules()
         for method in sorted((url_rule.methods or set()) - _UNLISTED_METHODS)
     ]
+
+
+def _streams(app: Flask, endpoint: str) -> bool:
+    """Whether an endpoint's view is a generator function: Flask streams what
+    it yields, and there is no body to hash."""
+    view = app.view_functions.get(endpoint)
+    if view is None:
+        return False
+    view = inspect.unwrap(view)
+    return inspect.isgeneratorfunction(view) or inspect.isasyncgenfunction(view)

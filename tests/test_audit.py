@@ -191,3 +191,22 @@ def test_a_write_on_a_subdomain_without_its_own_get_is_unprotected() -> None:
     response = app.test_client().put("/doc", base_url="http://api.example.test")
     assert response.status_code == 200
     assert writes == ["PUT"]
+
+
+def test_a_streamed_get_is_reported_and_its_writes_are_unprotected() -> None:
+    app = Flask(__name__)
+    Preconditions(app)
+
+    @app.route("/feed", methods=["GET", "PUT"])
+    def feed() -> t.Iterator[str]:
+        yield "a"
+        yield "b"
+
+    rows = {(row.endpoint, row.method): row for row in audit_routes(app)}
+    assert rows[("feed", "GET")].protection is Protection.SAFE
+    assert rows[("feed", "PUT")].protection is Protection.UNPROTECTED
+    assert "streams" in rows[("feed", "PUT")].reason
+    # What requests get: no ETag on the GET, and no write can be confirmed.
+    client = app.test_client()
+    assert "ETag" not in client.get("/feed").headers
+    assert client.put("/feed", headers={"If-Match": '"x"'}).status_code == 412
