@@ -374,12 +374,13 @@ class Preconditions:
         return decorator
 
     def resource_key(self, func: t.Callable[..., t.Any]) -> t.Callable[[F], F]:
-        """Name the resource of a view's URLs, for its write lock.
+        """Name the resource of a view's URLs, for its write lock and tags.
 
-        By default a write locks its endpoint and view arguments, so every URL
-        of one view and one set of arguments shares a lock. When several views
-        or URLs reach one record, give them the same key, so that their writes
-        exclude each other too::
+        By default a resource is its URL rule and the URL's arguments, so the
+        views of one URL (a GET view, a PUT view, a DELETE view) share its lock,
+        as do the variants of one URL. When several URL rules reach one
+        record, give their views the same key, so that their writes exclude
+        each other too::
 
             @app.put("/notes/<int:note_id>")
             @app.put("/users/<user>/notes/<int:note_id>")

@@ -18,13 +18,12 @@ from flask.wrappers import Request
 
 from .conditions import IGNORING_METHODS
 from .conditions import SAFE_METHODS
+from .identity import resource_identity
 from .locks import HeldLock
 from .locks import LockTimeout
-from .locks import resource_key
 from .problems import ResourceBusy
 from .responses import has_preconditions
 from .state import Settings
-from .views import RESOURCE_KEY_ATTRIBUTE
 
 _HELD_ATTR = "_preconditions_lock"
 logger = logging.getLogger("flask_preconditions")
@@ -47,19 +46,13 @@ def needs_lock(settings: Settings, req: Request) -> bool:
 
 
 def lock_key(settings: Settings, app: Flask, req: Request) -> str:
-    """The key of the request's resource: its endpoint and view arguments.
+    """The key of the request's resource, in the application's namespace.
 
-    A view decorated with :meth:`~flask_preconditions.Preconditions.resource_key`
-    names the key itself, so that several URLs of one record share it.
+    Its URL rule and arguments, so that every view of one URL (a PUT view and
+    a DELETE view) takes the same lock; or the key a view declares with
+    :meth:`~flask_preconditions.Preconditions.resource_key`.
     """
-    view_args = req.view_args or {}
-    view = app.view_functions.get(req.endpoint or "")
-    key_function = getattr(view, RESOURCE_KEY_ATTRIBUTE, None)
-    if key_function is not None:
-        return resource_key(
-            settings.lock_namespace, "", {"resource": key_function(**view_args)}
-        )
-    return resource_key(settings.lock_namespace, req.endpoint or "", view_args)
+    return resource_identity(app, req, settings.lock_namespace)
 
 
 def lock_write(settings: Settings, app: Flask, req: Request) -> None:

@@ -132,11 +132,10 @@ def check_atomicity(
     client = app.test_client()
     url = url_of(row)
     etag = client.get(url).headers["ETag"]
-    endpoint = row.endpoint
     view_args = {"item_id": 1} if "<int:item_id>" in row.rule else {}
     other = None
     if locks is not None:
-        other = locks.acquire(resource_key(app.import_name, endpoint, view_args), 0)
+        other = locks.acquire(resource_key(app.import_name, row.rule, view_args), 0)
     try:
         response = client.open(url, method=row.method, headers={"If-Match": etag})
     finally:

@@ -115,9 +115,10 @@ def locks() -> ThreadLocks:
     return ThreadLocks()
 
 
-def held(locks: ThreadLocks, app: Flask, endpoint: str, **view_args: t.Any) -> t.Any:
-    """Take the lock a write to ``endpoint`` would take, as another request."""
-    return locks.acquire(resource_key(app.import_name, endpoint, view_args), 0)
+def held(locks: ThreadLocks, app: Flask, rule: str, **view_args: t.Any) -> t.Any:
+    """Take the lock a write to ``rule`` would take, as another request: the
+    key names the URL rule and its arguments."""
+    return locks.acquire(resource_key(app.import_name, rule, view_args), 0)
 
 
 @pytest.fixture
@@ -143,7 +144,7 @@ def test_a_write_that_cannot_take_the_lock_is_503_and_writes_nothing(
     app, _, notes = notes_app
     client = app.test_client()
     etag = client.get("/notes/1").headers["ETag"]
-    other = held(locks, app, "note", note_id=1)
+    other = held(locks, app, "/notes/<int:note_id>", note_id=1)
     response = client.put("/notes/1", data="two", headers={"If-Match": etag})
     other.release()
     assert response.status_code == 503
@@ -162,7 +163,7 @@ def test_reads_do_not_wait_for_a_write_lock(
     notes_app: tuple[Flask, Preconditions, dict[int, str]], locks: ThreadLocks
 ) -> None:
     app, _, _ = notes_app
-    other = held(locks, app, "note", note_id=1)
+    other = held(locks, app, "/notes/<int:note_id>", note_id=1)
     try:
         client = app.test_client()
         assert client.get("/notes/1").status_code == 200
@@ -178,7 +179,7 @@ def test_other_resources_do_not_wait(
     notes[2] = "deux"
     client = app.test_client()
     etag = client.get("/notes/2").headers["ETag"]
-    other = held(locks, app, "note", note_id=1)
+    other = held(locks, app, "/notes/<int:note_id>", note_id=1)
     try:
         response = client.put("/notes/2", data="zwei", headers={"If-Match": etag})
         assert response.status_code == 200
@@ -202,7 +203,7 @@ def test_the_lock_is_released_when_the_view_fails(
     with pytest.raises(ValueError):
         client.put("/broken", headers={"If-Match": etag})
     # Taken and released: the lock is free again.
-    held(locks, app, "broken").release()
+    held(locks, app, "/broken").release()
 
 
 def test_a_compare_and_swap_view_takes_no_lock(
@@ -218,7 +219,7 @@ def test_a_compare_and_swap_view_takes_no_lock(
 
     client = app.test_client()
     etag = client.get("/atomic/1").headers["ETag"]
-    other = held(locks, app, "atomic", note_id=1)
+    other = held(locks, app, "/atomic/<int:note_id>", note_id=1)
     try:
         response = client.put("/atomic/1", headers={"If-Match": etag})
         assert response.status_code == 200
@@ -262,7 +263,7 @@ def test_two_applications_on_one_backend_do_not_contend(locks: ThreadLocks) -> N
             return "thing"
 
         apps.append(app)
-    other = held(locks, apps[0], "thing")
+    other = held(locks, apps[0], "/thing")
     try:
         client = apps[1].test_client()
         etag = client.get("/thing").headers["ETag"]
@@ -317,3 +318,32 @@ def test_bad_lock_settings_are_refused_at_init_app(
     app.config[key] = value
     with pytest.raises((TypeError, ValueError), match=message):
         Preconditions(app)
+
+
+def test_the_views_of_one_url_share_its_lock(locks: ThreadLocks) -> None:
+    # A PUT view and a DELETE view of one URL: if they took different locks,
+    # a DELETE checked against the version a PUT has just replaced could
+    # delete a write it never saw.
+    app = Flask("split_views")
+    app.config["PRECONDITIONS_LOCK_TIMEOUT"] = 0
+    Preconditions(app, lock=locks)
+    notes = {1: "one"}
+
+    @app.get("/notes/<int:note_id>")
+    def read(note_id: int) -> str:
+        return notes[note_id]
+
+    @app.delete("/notes/<int:note_id>")
+    def delete(note_id: int) -> tuple[str, int]:
+        del notes[note_id]
+        return "", 204
+
+    client = app.test_client()
+    etag = client.get("/notes/1").headers["ETag"]
+    other = held(locks, app, "/notes/<int:note_id>", note_id=1)
+    try:
+        response = client.delete("/notes/1", headers={"If-Match": etag})
+    finally:
+        other.release()
+    assert response.status_code == 503
+    assert notes == {1: "one"}

@@ -1,0 +1,37 @@
+"""What names the resource of a request: for its write lock and its entity-tags.
+
+A resource is its URL rule (with host or subdomain) and the URL's arguments as
+matched, so that the views of one URL (a GET view and a PUT view) and the
+variants of one URL (``/notes/05`` for ``<int:note_id>``) name one resource;
+or the key a view declares with :meth:`Preconditions.resource_key`, so that
+several URLs of one record name it too.
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+from flask import Flask
+from flask.wrappers import Request
+
+from .locks import resource_key
+from .views import RESOURCE_KEY_ATTRIBUTE
+
+
+def resource_identity(app: Flask, req: Request, namespace: str = "") -> str:
+    """The key of the request's resource, after ``namespace``.
+
+    In the format of :func:`~flask_preconditions.locks.resource_key`, with
+    the rule (``host`` or ``subdomain``, then the rule string) in place of
+    the endpoint, or ``resource=<declared key>``.
+    """
+    view_args: t.Mapping[str, t.Any] = req.view_args or {}
+    view = app.view_functions.get(req.endpoint or "")
+    key_function = getattr(view, RESOURCE_KEY_ATTRIBUTE, None)
+    if key_function is not None:
+        return resource_key(namespace, "", {"resource": key_function(**view_args)})
+    rule = req.url_rule
+    if rule is None:
+        return resource_key(namespace, req.path, {})
+    place = rule.host or rule.subdomain or ""
+    return resource_key(namespace, f"{place}{rule.rule}", view_args)
