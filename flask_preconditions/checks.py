@@ -29,6 +29,7 @@ from .conditions import Presence
 from .conditions import SAFE_METHODS
 from .conditions import Validators
 from .decisions import Cause
+from .identity import resource_identity
 from .internal_get import current_by_internal_get
 from .locking import holds_lock
 from .problems import PreconditionFailed
@@ -44,9 +45,9 @@ from .responses import response_validators
 from .responses import set_validators
 from .state import get_state
 from .state import Settings
-from .validators import etag_for_body
-from .validators import etag_for_version_cached
+from .validators import body_tags
 from .validators import to_last_modified
+from .validators import version_tags
 from .views import ResourceSpec
 
 logger = logging.getLogger("flask_preconditions")
@@ -100,6 +101,24 @@ def call_with_view_args(
     return func(**view_args)
 
 
+def tags_of_version(
+    app: Flask, req: Request, version: t.Any
+) -> tuple[str, tuple[str, ...]]:
+    """The entity-tag of a version of the request's resource, and the tags
+    older keys gave it (:func:`~flask_preconditions.validators.version_tags`)."""
+    keys = get_state(app).settings.etag_keys
+    identity = "" if keys is None else resource_identity(app, req)
+    return version_tags(version, identity, keys)
+
+
+def tags_of_body(app: Flask, req: Request, body: bytes) -> tuple[str, tuple[str, ...]]:
+    """The entity-tag of a body of the request's resource, and the tags older
+    keys gave it (:func:`~flask_preconditions.validators.body_tags`)."""
+    keys = get_state(app).settings.etag_keys
+    identity = "" if keys is None else resource_identity(app, req)
+    return body_tags(body, identity, keys)
+
+
 def validators_from_functions(
     spec: ResourceSpec, app: Flask, req: Request
 ) -> tuple[Validators | None, t.Any]:
@@ -107,12 +126,13 @@ def validators_from_functions(
     view_args = req.view_args or {}
     version = None
     etag = None
+    previous: tuple[str, ...] = ()
     if spec.version is not None:
         version = call_with_view_args(app, spec.version, view_args)
         if version is None:
             return None, None
         try:
-            etag = etag_for_version_cached(version)
+            etag, previous = tags_of_version(app, req, version)
         except TypeError as e:
             raise TypeError(
                 f"The version function of endpoint {req.endpoint!r}"
@@ -131,7 +151,7 @@ def validators_from_functions(
                     f"The last-modified function of endpoint {req.endpoint!r}"
                     f" returned an unsupported value. {e}"
                 ) from None
-    return Validators(etag, spec.weak, last_modified), version
+    return Validators(etag, spec.weak, last_modified, previous), version
 
 
 # -- deciding ------------------------------------------------------------------
@@ -288,7 +308,7 @@ def after_view(
             new = None
         else:
             new = Validators(
-                etag_for_version_cached(new_version), spec.weak, last_modified
+                tags_of_version(app, req, new_version)[0], spec.weak, last_modified
             )
     except Exception:
         # The write happened: a 5xx now would make the client retry a write
@@ -413,10 +433,13 @@ def conditional_body_response(
             return response
         if header_value(response.headers, "Content-Encoding") is not None:
             _warn_encoded_once(app)
-        response.set_etag(etag_for_body(response.get_data()), weak)
+        etag, previous = tags_of_body(app, req, response.get_data())
+        response.set_etag(etag, weak)
+    else:
+        previous = ()
     if not has_preconditions(req.environ):
         return response
-    current = response_validators(response)
+    current = response_validators(response)._replace(previous=previous)
     decision = _evaluate(settings, req, current, required=False)
     if decision.outcome is Outcome.PROCEED:
         return response

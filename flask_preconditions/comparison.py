@@ -27,20 +27,29 @@ def is_current_tag(value: str, current: Validators | None, weak: bool) -> bool:
         if not weak:
             return False
         value = value[2:]
-    return value == f'"{current.etag}"'
+    if value == f'"{current.etag}"':
+        return True
+    return any(value == f'"{tag}"' for tag in current.previous)
 
 
 def strong_match(tags: ETags, current: Validators) -> bool:
     # RFC 9110 §8.8.3.2: strong comparison needs both tags to be strong.
     if tags.star_tag:
         return True
-    return current.etag is not None and not current.weak and current.etag in tags
+    return (
+        current.etag is not None
+        and not current.weak
+        and (current.etag in tags or any(tag in tags for tag in current.previous))
+    )
 
 
 def weak_match(tags: ETags, current: Validators) -> bool:
     if tags.star_tag:
         return True
-    return current.etag is not None and tags.contains_weak(current.etag)
+    return current.etag is not None and (
+        tags.contains_weak(current.etag)
+        or any(tags.contains_weak(tag) for tag in current.previous)
+    )
 
 
 #: Suffixes that compressing intermediaries append to a strong entity-tag when

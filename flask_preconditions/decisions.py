@@ -94,6 +94,7 @@ class Validators(t.NamedTuple):
     :param weak: whether the entity-tag is weak.
     :param last_modified: the last modification date, timezone-aware in UTC,
         or ``None`` when the resource has none.
+    :param previous: tags that name the same state under older keys.
 
     A named tuple: one is built for every request, and tuples are the cheapest
     immutable records Python has.
@@ -104,6 +105,9 @@ class Validators(t.NamedTuple):
     etag: str | None = None
     weak: bool = False
     last_modified: dt.datetime | None = None
+    #: Opaque tags that name the same state under an older key (a rotated
+    #: secret): they match as :attr:`etag` does, but are never sent.
+    previous: tuple[str, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)

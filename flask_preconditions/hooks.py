@@ -7,6 +7,8 @@ from their bodies, and writes are checked against a GET of the same URL.
 
 from __future__ import annotations
 
+import logging
+
 from flask import current_app
 from flask.wrappers import Response
 
@@ -25,6 +27,8 @@ from .state import get_state
 from .state import State
 from .views import Mode
 
+logger = logging.getLogger("flask_preconditions")
+
 
 def check_routes_once(state: State) -> None:
     """Classify every route at the first request, so that a misconfigured one
@@ -40,6 +44,17 @@ def check_routes_once(state: State) -> None:
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
             state.route(app, rule.endpoint, method)
     state.routes_checked = True
+    if state.settings.etag_keys is None:
+        # At the first request rather than in init_app: CLI commands, which
+        # serve none, stay quiet.
+        logger.warning(
+            "%s has no SECRET_KEY (nor PRECONDITIONS_ETAG_KEY): its entity-tags"
+            " are unkeyed digests, so every resource at one version has one tag,"
+            " and a small version or a private body can be recovered from its"
+            " tag. Set SECRET_KEY to make tags keyed and bound to their resource"
+            " (see the Security page).",
+            app.import_name,
+        )
 
 
 def before_request(state: State) -> None:

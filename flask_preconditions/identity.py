@@ -10,9 +10,11 @@ several URLs of one record name it too.
 from __future__ import annotations
 
 import typing as t
+import urllib.parse
 
 from flask import Flask
 from flask.wrappers import Request
+from werkzeug.exceptions import HTTPException
 
 from .locks import resource_key
 from .views import RESOURCE_KEY_ATTRIBUTE
@@ -35,3 +37,20 @@ def resource_identity(app: Flask, req: Request, namespace: str = "") -> str:
         return resource_key(namespace, req.path, {})
     place = rule.host or rule.subdomain or ""
     return resource_key(namespace, f"{place}{rule.rule}", view_args)
+
+
+def location_identity(app: Flask, req: Request, location: str) -> str | None:
+    """The key of the resource a ``Location`` names, as a GET of it would
+    compute it; ``None`` when no GET route of the app matches it."""
+    path = urllib.parse.urlsplit(location).path
+    try:
+        adapter = app.url_map.bind_to_environ(req.environ)
+        rule, view_args = adapter.match(path, method="GET", return_rule=True)
+    except HTTPException:
+        return None
+    view = app.view_functions.get(rule.endpoint)
+    key_function = getattr(view, RESOURCE_KEY_ATTRIBUTE, None)
+    if key_function is not None:
+        return resource_key("", "", {"resource": key_function(**view_args)})
+    place = rule.host or rule.subdomain or ""
+    return resource_key("", f"{place}{rule.rule}", view_args)

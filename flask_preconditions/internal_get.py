@@ -13,12 +13,16 @@ import typing as t
 
 from flask import Flask
 from flask.wrappers import Request
+from flask.wrappers import Response
 
 from .compat import dispatch_in_current_context
 from .conditions import Presence
 from .conditions import presence_from_status
 from .conditions import Validators
+from .identity import resource_identity
 from .responses import response_validators
+from .state import get_state
+from .validators import body_tags
 
 # WSGI keys left out of the internal GET: its own conditions, any range, the
 # body, Werkzeug's cached request object of the real request, and the
@@ -87,9 +91,26 @@ def current_by_internal_get(app: Flask, req: Request) -> Current:
                 # A streamed GET, or one that drops its ETag: no tag a client
                 # holds can be confirmed. Fail closed, never unchecked.
                 return Current(Presence.NO_VALIDATOR, Validators(), status)
-            return Current(presence, current, status)
+            return Current(
+                presence, _with_previous(app, req, response, current), status
+            )
         if presence is Presence.UNKNOWN:
             return Current(presence, Validators(), status)
         return Current(presence, None, status, response.headers.get("Retry-After"))
     finally:
         response.close()
+
+
+def _with_previous(
+    app: Flask, req: Request, response: Response, current: Validators
+) -> Validators:
+    """Add the tags older keys give the GET's body, during a key rotation, so
+    that a client holding one can still write."""
+    keys = get_state(app).settings.etag_keys
+    if keys is None or not keys.previous or response.is_streamed:
+        return current
+    etag, previous = body_tags(response.get_data(), resource_identity(app, req), keys)
+    # Only a tag the extension made from this body has older forms.
+    if etag != current.etag:
+        return current
+    return current._replace(previous=previous)

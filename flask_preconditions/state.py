@@ -17,6 +17,8 @@ from .conditions import unsafe_methods
 from .locks import backend_from_setting
 from .locks import LockBackend
 from .validation import check_route
+from .validators import derive_etag_key
+from .validators import EntityTagKeys
 from .views import classify
 from .views import Mode
 from .views import Route
@@ -39,6 +41,7 @@ DEFAULTS: t.Mapping[str, t.Any] = {
     "PRECONDITIONS_ACCEPT_ALTERED_ETAGS": False,
     "PRECONDITIONS_REQUIRE_ENTITY_TAG": False,
     "PRECONDITIONS_CACHE_CONTROL": "no-cache",
+    "PRECONDITIONS_ETAG_KEY": None,
 }
 
 
@@ -67,6 +70,8 @@ class Settings:
     #: The ``Cache-Control`` given to GET and HEAD responses of resources whose
     #: writes are checked, when they carry none; ``None`` for none.
     cache_control: str | None = "no-cache"
+    #: The keys of entity-tag MACs, or ``None`` for unkeyed tags.
+    etag_keys: EntityTagKeys | None = None
 
 
 def read_settings(
@@ -152,6 +157,7 @@ def read_settings(
             "PRECONDITIONS_CACHE_CONTROL must be a Cache-Control value such as"
             f" 'no-cache', or None, not {cache_control!r}."
         )
+    etag_keys = _etag_keys(config)
     return Settings(
         app_wide=app_wide,
         required_methods=unsafe_methods(names),
@@ -163,7 +169,28 @@ def read_settings(
         accept_altered_etags=altered,
         require_entity_tag=require_tag,
         cache_control=cache_control,
+        etag_keys=etag_keys,
     )
+
+
+def _etag_keys(config: t.Mapping[str, t.Any]) -> EntityTagKeys | None:
+    """The entity-tag keys: from ``PRECONDITIONS_ETAG_KEY``, else derived from
+    ``SECRET_KEY`` and ``SECRET_KEY_FALLBACKS``; ``None`` without either."""
+    dedicated = config["PRECONDITIONS_ETAG_KEY"]
+    if dedicated is not None:
+        secrets = [dedicated]
+    elif config.get("SECRET_KEY"):
+        secrets = [config["SECRET_KEY"], *(config.get("SECRET_KEY_FALLBACKS") or ())]
+    else:
+        return None
+    for secret in secrets:
+        if not isinstance(secret, (str, bytes)) or not secret:
+            raise TypeError(
+                "PRECONDITIONS_ETAG_KEY, SECRET_KEY and SECRET_KEY_FALLBACKS must"
+                f" be non-empty strings or bytes, not {secret!r}."
+            )
+    keys = [derive_etag_key(secret) for secret in secrets]
+    return EntityTagKeys(keys[0], tuple(keys[1:]))
 
 
 class State:

@@ -3,13 +3,19 @@
 Every function here is deterministic: the same version or body gives the same
 entity-tag in every process, on every host and across restarts, which is what
 lets many workers behind a load balancer agree on a resource's validator.
+
+With a key (derived from the application's secret), a tag is a keyed MAC over
+the resource's identity and its version or body digest: valid only for its
+resource, not computable from a version, and revealing nothing of a body.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import hashlib
+import hmac
 import json
 import typing as t
 
@@ -20,6 +26,63 @@ def _digest(data: bytes) -> str:
     # SHA-256 runs on the CPU's SHA extensions where it has them: on a 2 KB
     # body it is faster than BLAKE2b here. 128 bits are plenty for a validator.
     return hashlib.sha256(data).digest()[:_DIGEST_SIZE].hex()
+
+
+#: What the entity-tag key is derived for: never the raw secret itself.
+_KEY_PURPOSE = b"flask-preconditions entity-tag key v1"
+
+
+def derive_etag_key(secret: str | bytes) -> bytes:
+    """The entity-tag key for an application secret.
+
+    An HMAC of a fixed purpose string under the secret, so that the secret
+    that signs sessions never keys anything else directly.
+
+    .. versionadded:: 0.2
+    """
+    if isinstance(secret, str):
+        secret = secret.encode("utf-8")
+    return hmac.new(secret, _KEY_PURPOSE, hashlib.sha256).digest()
+
+
+@dataclasses.dataclass(frozen=True)
+class EntityTagKeys:
+    """The key entity-tags are made with, and the older keys still accepted.
+
+    .. versionadded:: 0.2
+    """
+
+    #: The key new tags are made with.
+    current: bytes
+    #: Keys of tags still accepted during a key rotation (from
+    #: ``SECRET_KEY_FALLBACKS``).
+    previous: tuple[bytes, ...] = ()
+
+
+def _mac(key: bytes, kind: bytes, identity: str, data: bytes) -> str:
+    message = b"%s\0%s\0%s" % (kind, identity.encode("utf-8", "surrogatepass"), data)
+    return hmac.new(key, message, hashlib.sha256).digest()[:_DIGEST_SIZE].hex()
+
+
+def keyed_etag_for_version(version: t.Any, identity: str, key: bytes) -> str:
+    """The entity-tag of a resource version, bound to the resource and keyed.
+
+    :param version: as for :func:`etag_for_version`.
+    :param identity: what names the resource (its URL rule and arguments, or
+        its declared resource key).
+    :param key: from :func:`derive_etag_key`.
+
+    .. versionadded:: 0.2
+    """
+    return _mac(key, b"v", identity, _version_bytes(version))
+
+
+def keyed_etag_for_body(body: bytes, identity: str, key: bytes) -> str:
+    """The entity-tag of a response body, bound to the resource and keyed.
+
+    .. versionadded:: 0.2
+    """
+    return body_tags(body, identity, EntityTagKeys(key))[0]
 
 
 def etag_for_version(version: t.Any) -> str:
@@ -36,6 +99,10 @@ def etag_for_version(version: t.Any) -> str:
 
     .. versionadded:: 0.1
     """
+    return _digest(_version_bytes(version))
+
+
+def _version_bytes(version: t.Any) -> bytes:
     kind = type(version)
     if kind is int:
         data = b"i:%d" % version
@@ -58,7 +125,7 @@ def etag_for_version(version: t.Any) -> str:
                 f" JSON-serialisable value, not {kind.__name__!r}: {e}"
             ) from None
         data = b"j:" + text.encode("utf-8", "surrogatepass")
-    return _digest(data)
+    return data
 
 
 # Versions repeat (every read of an unchanged resource asks for the same tag),
@@ -106,4 +173,42 @@ def to_last_modified(value: dt.datetime | dt.date) -> dt.datetime:
     raise TypeError(
         "A last-modified function must return a datetime, a date or None,"
         f" not {type(value).__name__!r}."
+    )
+
+
+_cached_keyed_etag = functools.lru_cache(maxsize=4096)(keyed_etag_for_version)
+
+
+def version_tags(
+    version: t.Any, identity: str, keys: EntityTagKeys | None
+) -> tuple[str, tuple[str, ...]]:
+    """The tag of a version now, and the tags older keys gave it.
+
+    Without keys, the unkeyed :func:`etag_for_version` (and no older tags).
+
+    .. versionadded:: 0.2
+    """
+    if keys is None:
+        return etag_for_version_cached(version), ()
+    kind = type(version)
+    # Remembered like etag_for_version_cached, for the same reasons.
+    make = _cached_keyed_etag if kind is int or kind is str else keyed_etag_for_version
+    return make(version, identity, keys.current), tuple(
+        make(version, identity, key) for key in keys.previous
+    )
+
+
+def body_tags(
+    body: bytes, identity: str, keys: EntityTagKeys | None
+) -> tuple[str, tuple[str, ...]]:
+    """The tag of a body now, and the tags older keys gave it.
+
+    .. versionadded:: 0.2
+    """
+    if keys is None:
+        return etag_for_body(body), ()
+    # The body is hashed once, whatever the number of keys.
+    digest = hashlib.sha256(body).digest()
+    return _mac(keys.current, b"b", identity, digest), tuple(
+        _mac(key, b"b", identity, digest) for key in keys.previous
     )

@@ -18,9 +18,13 @@ from .checks import checked_record
 from .checks import new_version_record
 from .checks import record_new_version
 from .checks import UNSET
+from .compat import current
 from .conditions import Validators
+from .identity import location_identity
+from .identity import resource_identity
 from .responses import set_validators
-from .validators import etag_for_version_cached
+from .state import get_state
+from .validators import version_tags
 
 
 @dataclasses.dataclass(frozen=True)
@@ -126,14 +130,22 @@ def _new_validators_of_any_view(response: Response) -> Response:
     # Decorated writes have set theirs already: this serves the other views.
     version, last_modified = new_version_record()
     if (
-        200 <= response.status_code < 300
-        and version is not None
-        and "ETag" not in response.headers
+        not 200 <= response.status_code < 300
+        or version is None
+        or "ETag" in response.headers
     ):
-        set_validators(
-            response,
-            Validators(etag_for_version_cached(version), False, last_modified),
-        )
+        return response
+    app, req = current()
+    keys = get_state(app).settings.etag_keys
+    identity = ""
+    if keys is not None:
+        # The tag of the resource the response is about: the created one its
+        # Location names, else the request's own.
+        location = response.headers.get("Location")
+        found = None if location is None else location_identity(app, req, location)
+        identity = found if found is not None else resource_identity(app, req)
+    etag = version_tags(version, identity, keys)[0]
+    set_validators(response, Validators(etag, False, last_modified))
     return response
 
 

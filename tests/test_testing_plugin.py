@@ -57,11 +57,6 @@ needs_gunicorn = pytest.mark.skipif(
 # method but GET for a write (`if request.method == "GET"`), and Flask routes
 # HEAD to the same view. The battery found it; examples/notes/app.py is fixed
 # with `if request.method in ("GET", "HEAD")`, and this marker removed then.
-NOTES_HEAD_IS_400 = pytest.mark.xfail(
-    reason="examples/notes/app.py answers HEAD /notes/<id> with 400", strict=True
-)
-
-
 @pytest.fixture
 def inner(pytester: pytest.Pytester) -> pytest.Pytester:
     """An inner session that imports the examples, where warnings are errors.
@@ -469,7 +464,6 @@ def test_conditional_battery_fixture_returns_the_report_when_all_pass() -> None:
     assert report.ok and len(report.results) == 8
 
 
-@NOTES_HEAD_IS_400
 def test_the_notes_example_passes_the_conditional_battery(
     inner: pytest.Pytester,
 ) -> None:
