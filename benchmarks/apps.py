@@ -53,18 +53,26 @@ def bare(store: Store) -> Flask:
     return _app("bare", item_view(store))
 
 
-def version(store: Store, **options: t.Any) -> Flask:
-    """``@pre.etag(version_function)``, the recommended use."""
+def version(store: Store, etag_key: str | None = None, **options: t.Any) -> Flask:
+    """``@pre.etag(version_function)``, the recommended use; with a key, its
+    tags are keyed MACs bound to the resource.
+
+    The key is ``PRECONDITIONS_ETAG_KEY`` rather than ``SECRET_KEY``, which
+    would also make Flask sign a session cookie on every request: that cost
+    is Flask's, and would hide the tags' own.
+    """
     pre = Preconditions(**options)
     app = _app("version", pre.etag(store.version)(item_view(store)))
+    app.config["PRECONDITIONS_ETAG_KEY"] = etag_key
     pre.init_app(app)
     return app
 
 
-def body_hash(store: Store, **options: t.Any) -> Flask:
+def body_hash(store: Store, etag_key: str | None = None, **options: t.Any) -> Flask:
     """Bare ``@pre.etag``: the entity-tag is a hash of the GET body."""
     pre = Preconditions(**options)
     app = _app("hash", pre.etag(item_view(store)))
+    app.config["PRECONDITIONS_ETAG_KEY"] = etag_key
     pre.init_app(app)
     return app
 

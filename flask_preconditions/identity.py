@@ -9,6 +9,7 @@ several URLs of one record name it too.
 
 from __future__ import annotations
 
+import functools
 import typing as t
 import urllib.parse
 
@@ -35,8 +36,18 @@ def resource_identity(app: Flask, req: Request, namespace: str = "") -> str:
     rule = req.url_rule
     if rule is None:
         return resource_key(namespace, req.path, {})
-    place = rule.host or rule.subdomain or ""
-    return resource_key(namespace, f"{place}{rule.rule}", view_args)
+    place = f"{rule.host or rule.subdomain or ''}{rule.rule}"
+    try:
+        return _cached_key(namespace, place, tuple(sorted(view_args.items())))
+    except TypeError:  # a view argument that cannot be hashed
+        return resource_key(namespace, place, view_args)
+
+
+@functools.lru_cache(maxsize=4096)
+def _cached_key(namespace: str, place: str, arguments: tuple[t.Any, ...]) -> str:
+    # Encoding each part costs more than the rest of a version check: the
+    # resources a process serves repeat, a bounded number are remembered.
+    return resource_key(namespace, place, dict(arguments))
 
 
 def location_identity(app: Flask, req: Request, location: str) -> str | None:

@@ -61,7 +61,7 @@ class EntityTagKeys:
 
 def _mac(key: bytes, kind: bytes, identity: str, data: bytes) -> str:
     message = b"%s\0%s\0%s" % (kind, identity.encode("utf-8", "surrogatepass"), data)
-    return hmac.new(key, message, hashlib.sha256).digest()[:_DIGEST_SIZE].hex()
+    return hmac.digest(key, message, "sha256")[:_DIGEST_SIZE].hex()
 
 
 def keyed_etag_for_version(version: t.Any, identity: str, key: bytes) -> str:
