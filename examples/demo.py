@@ -5,9 +5,12 @@ temporary SQLite database), then:
 
 1. two clients edit the same note: 428 without If-Match, 412 for a stale
    ETag, a re-read, a successful write and a 304;
-2. concurrent clients increment one counter note, on the example and on a
-   naive server that checks If-Match and then writes separately, and the
-   demo counts the acknowledged updates each one kept.
+2. concurrent clients increment one counter note on a naive server, which
+   checks If-Match and then writes with a separate ``UPDATE``: first with the
+   extension's write lock off (``PRECONDITIONS_LOCK=off``), then with no
+   configuration at all (the default file lock), and on the notes example,
+   whose versioned ``UPDATE`` is a compare-and-swap; the demo counts the
+   acknowledged updates each one kept.
 
 Every server is stopped by its pid when its part is over.
 """
@@ -25,12 +28,11 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
-from examples.notes.app import create_app  # noqa: E402
-from examples.notes.models import db  # noqa: E402
-from examples.notes.models import Note  # noqa: E402
+from examples.notes.modes import seed_counter  # noqa: E402
 from examples.notes.race import FORGETFUL_PUT  # noqa: E402
 from examples.notes.race import PUT_REFUSED_AT_WRITE  # noqa: E402
 from examples.notes.race import race  # noqa: E402
+from examples.notes.race import RaceResult  # noqa: E402
 from examples.notes.server import gunicorn  # noqa: E402
 
 WORKERS = 4
@@ -38,22 +40,6 @@ CLIENTS = 8
 INCREMENTS = 20
 FORGETFUL_WRITES = 10
 _SHOWN_HEADERS = ("If-Match", "If-None-Match")
-
-
-def prepare_database(url: str, *, counter: bool = True) -> int:
-    """Create the notes table, with a counter note in it; returns its id."""
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url})
-    with app.app_context():
-        db.create_all()
-        if not counter:
-            db.engine.dispose()
-            return 0
-        note = Note(title="counter", text="0")
-        db.session.add(note)
-        db.session.commit()
-        note_id = note.id
-        db.engine.dispose()
-    return note_id
 
 
 def short_etag(value: str | None) -> str:
@@ -73,6 +59,9 @@ def short_body(response: requests.Response) -> str:
         if isinstance(data, dict) and "detail" in data:
             text = f"{data.get('title')}: {data['detail']}"
         else:
+            if isinstance(data, dict) and len(str(data.get("version"))) > 8:
+                # Random versions are long; their start tells them apart.
+                data["version"] = str(data["version"])[:6] + "…"
             text = json.dumps(data, ensure_ascii=False)
     return text if len(text) <= 90 else text[:89] + "…"
 
@@ -150,22 +139,29 @@ def two_clients(base_url: str) -> None:
         bob.close()
 
 
-def concurrent_clients(name: str, app_spec: str, database_url: str) -> None:
-    note_id = prepare_database(database_url)
+def counter_race(base_url: str, note_id: int) -> RaceResult:
+    return race(
+        f"{base_url}/notes/{note_id}",
+        clients=CLIENTS,
+        increments=INCREMENTS,
+        max_attempts=100,
+        time_limit=30.0,
+        forgetful_writes=FORGETFUL_WRITES,
+    )
+
+
+def naive_server_race(database_url: str, env: dict[str, str]) -> RaceResult:
+    note_id = seed_counter(database_url)
     with gunicorn(
-        app_spec,
-        env={"NOTES_DATABASE_URL": database_url},
+        "examples.notes.naive:create_app()",
+        env={"NOTES_DATABASE_URL": database_url, **env},
         workers=WORKERS,
         ready_path=f"/notes/{note_id}",
     ) as base_url:
-        result = race(
-            f"{base_url}/notes/{note_id}",
-            clients=CLIENTS,
-            increments=INCREMENTS,
-            max_attempts=100,
-            time_limit=30.0,
-            forgetful_writes=FORGETFUL_WRITES,
-        )
+        return counter_race(base_url, note_id)
+
+
+def report(name: str, result: RaceResult) -> None:
     print(f"\n  {name}")
     print(f"    writes acknowledged (200)         {result.accepted}")
     print(
@@ -194,31 +190,38 @@ def concurrent_clients(name: str, app_spec: str, database_url: str) -> None:
 
 def main() -> int:
     with tempfile.TemporaryDirectory(prefix="notes-demo-") as tmp:
-        story_url = f"sqlite:///{os.path.join(tmp, 'story.sqlite3')}"
-        prepare_database(story_url, counter=False)
+        notes_url = f"sqlite:///{os.path.join(tmp, 'notes.sqlite3')}"
+        counter_id = seed_counter(notes_url)
         with gunicorn(
             "examples.notes.app:create_app()",
-            env={"NOTES_DATABASE_URL": story_url},
+            env={"NOTES_DATABASE_URL": notes_url},
             workers=WORKERS,
         ) as base_url:
             print(f"notes example under gunicorn, {WORKERS} workers, at {base_url}")
             two_clients(base_url)
-
-        print(
-            f"\n== {CLIENTS} clients, {INCREMENTS} increments each, of one counter ==\n"
-            "\n  Each client: GET the note, PUT its number + 1 with If-Match,"
-            " on 412 read again.\n  One more client sends its increments"
-            " without If-Match."
+            print(
+                f"\n== {CLIENTS} clients, {INCREMENTS} increments each, of one"
+                " counter ==\n"
+                "\n  Each client: GET the note, PUT its number + 1 with If-Match,"
+                " on 412 read again.\n  One more client sends its increments"
+                " without If-Match."
+            )
+            example = counter_race(base_url, counter_id)
+        report(
+            "naive server (If-Match check, then a separate UPDATE),"
+            " PRECONDITIONS_LOCK=off",
+            naive_server_race(
+                f"sqlite:///{os.path.join(tmp, 'unlocked.sqlite3')}",
+                {"PRECONDITIONS_LOCK": "off"},
+            ),
         )
-        concurrent_clients(
-            "naive server: checks If-Match, then writes with a separate UPDATE",
-            "examples.notes.naive:create_app()",
-            f"sqlite:///{os.path.join(tmp, 'naive.sqlite3')}",
+        report(
+            "the same naive server, zero configuration (the default file lock)",
+            naive_server_race(f"sqlite:///{os.path.join(tmp, 'naive.sqlite3')}", {}),
         )
-        concurrent_clients(
-            "flask-preconditions + versioned UPDATE (the notes example)",
-            "examples.notes.app:create_app()",
-            f"sqlite:///{os.path.join(tmp, 'notes.sqlite3')}",
+        report(
+            "the notes example: versioned UPDATE, a compare-and-swap (no lock taken)",
+            example,
         )
     return 0
 

@@ -16,13 +16,16 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
-from examples.notes import client as requests_recipe
-from examples.notes import client_httpx as httpx_recipe
+from examples.notes import modes
 from examples.notes.app import create_app
 from examples.notes.counters import counters
 from examples.notes.models import db
+from examples.notes.models import new_version
 from examples.notes.models import Note
 from examples.notes.server import gunicorn
+from examples.recipes import retrying_client
+from flask_preconditions.locks import resource_key
+from flask_preconditions.locks import ThreadLocks
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -72,14 +75,77 @@ def test_create_note_is_201_with_location_and_etag(client: FlaskClient) -> None:
 
 def test_read_note_has_etag_and_last_modified(client: FlaskClient) -> None:
     response = client.get("/notes/1")
-    assert response.json == {
+    note = response.json
+    assert {name: note[name] for name in ("id", "title", "text")} == {
         "id": 1,
         "title": "Shopping",
         "text": "milk",
-        "version": 1,
     }
     assert response.headers["ETag"].startswith('"')
     assert "Last-Modified" in response.headers
+
+
+def test_versions_are_random_not_counted(client: FlaskClient) -> None:
+    first = client.get("/notes/1").json["version"]
+    client.patch(
+        "/notes/1", json={"text": "bread"}, headers={"If-Match": etag_of(client)}
+    )
+    second = client.get("/notes/1").json["version"]
+    assert len(first) == len(second) == 32
+    assert first != second
+    int(first, 16), int(second, 16)
+
+
+def test_a_note_created_again_never_repeats_an_old_etag(client: FlaskClient) -> None:
+    old = etag_of(client)
+    client.delete("/notes/1", headers={"If-Match": old})
+    created = client.put(
+        "/notes/1",
+        json={"title": "Shopping", "text": "milk"},
+        headers={"If-None-Match": "*"},
+    )
+    assert created.status_code == 201
+    assert created.headers["ETag"] != old
+    assert client.get("/notes/1", headers={"If-None-Match": old}).status_code == 200
+    stale = client.put(
+        "/notes/1", json={"title": "x", "text": "y"}, headers={"If-Match": old}
+    )
+    assert stale.status_code == 412
+
+
+def test_lock_settings_come_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch, database_url: str
+) -> None:
+    monkeypatch.setenv("PRECONDITIONS_LOCK", "off")
+    monkeypatch.setenv("PRECONDITIONS_LOCK_TIMEOUT", "2.5")
+    monkeypatch.setenv("PRECONDITIONS_LOCK_NAMESPACE", "notes-test")
+    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url})
+    assert app.config["PRECONDITIONS_LOCK"] == "off"
+    assert app.config["PRECONDITIONS_LOCK_TIMEOUT"] == 2.5
+    assert app.config["PRECONDITIONS_LOCK_NAMESPACE"] == "notes-test"
+    with app.app_context():
+        db.engine.dispose()
+
+
+def test_configuration_given_wins_over_the_environment(
+    monkeypatch: pytest.MonkeyPatch, database_url: str
+) -> None:
+    monkeypatch.setenv("PRECONDITIONS_LOCK", "off")
+    app = create_app(
+        {"SQLALCHEMY_DATABASE_URI": database_url, "PRECONDITIONS_LOCK": "thread"}
+    )
+    assert app.config["PRECONDITIONS_LOCK"] == "thread"
+    with app.app_context():
+        db.engine.dispose()
+
+
+def test_head_reads_the_note_and_never_writes(client: FlaskClient) -> None:
+    before = client.get("/notes/1")
+    head = client.head("/notes/1", json={"title": "head", "text": "written?"})
+    assert head.status_code == 200
+    assert head.get_data() == b""
+    assert head.headers["ETag"] == before.headers["ETag"]
+    assert client.get("/notes/1").json == before.json
 
 
 def test_read_missing_note_is_404(client: FlaskClient) -> None:
@@ -169,7 +235,7 @@ def test_concurrent_creation_of_the_same_note_is_412(
         with app.app_context(), db.engine.begin() as other:
             other.execute(
                 sa.insert(Note.__table__).values(
-                    id=target.id, title="Theirs", text="", version=1
+                    id=target.id, title="Theirs", text="", version=new_version()
                 )
             )
 
@@ -230,7 +296,9 @@ def test_sqlite_database_is_in_wal_mode(app: Flask) -> None:
 @pytest.fixture
 def counter(app: Flask) -> str:
     with app.app_context():
-        db.session.execute(sa.insert(counters).values(id=1, value=0, version=1))
+        db.session.execute(
+            sa.insert(counters).values(id=1, value=0, version=new_version())
+        )
         db.session.commit()
     return "/counters/1"
 
@@ -272,6 +340,94 @@ def test_counter_write_after_a_concurrent_change_is_412(
     assert client.get(counter).json == {"value": 41}
 
 
+def test_counter_write_takes_no_lock(database_url: str) -> None:
+    # Its conditional_update is the compare-and-swap (atomic=True): a write
+    # lock held by another request does not hold it up.
+    locks = ThreadLocks()
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "PRECONDITIONS_LOCK": locks,
+            "PRECONDITIONS_LOCK_TIMEOUT": 0,
+        }
+    )
+    with app.app_context():
+        db.session.execute(
+            sa.insert(counters).values(id=1, value=0, version=new_version())
+        )
+        db.session.commit()
+    client = app.test_client()
+    key = resource_key(app.import_name, "counters.put_counter", {"counter_id": 1})
+    held = locks.acquire(key, 0)
+    try:
+        response = client.put(
+            "/counters/1",
+            json={"value": 1},
+            headers={"If-Match": etag_of(client, "/counters/1")},
+        )
+    finally:
+        held.release()
+    assert response.status_code == 200
+    with app.app_context():
+        db.engine.dispose()
+
+
+# -- the same API in every mode of the extension -----------------------------------
+
+
+@pytest.fixture(params=modes.MODES)
+def mode_client(
+    request: pytest.FixtureRequest, database_url: str
+) -> t.Iterator[FlaskClient]:
+    modes.seed_counter(database_url)
+    app = modes.create_app(
+        request.param, {"SQLALCHEMY_DATABASE_URI": database_url, "TESTING": True}
+    )
+    yield app.test_client()
+    with app.app_context():
+        db.engine.dispose()
+
+
+def test_every_mode_creates_replaces_and_deletes(mode_client: FlaskClient) -> None:
+    note = {"title": "t", "text": "one"}
+    created = mode_client.put("/notes/5", json=note, headers={"If-None-Match": "*"})
+    assert created.status_code == 201
+    assert created.headers["ETag"] == etag_of(mode_client, "/notes/5")
+    replaced = mode_client.put(
+        "/notes/5",
+        json={"title": "t", "text": "two"},
+        headers={"If-Match": created.headers["ETag"]},
+    )
+    assert replaced.status_code == 200
+    assert replaced.headers["ETag"] == etag_of(mode_client, "/notes/5")
+    stale = mode_client.put(
+        "/notes/5", json=note, headers={"If-Match": created.headers["ETag"]}
+    )
+    assert stale.status_code == 412
+    deleted = mode_client.delete(
+        "/notes/5", headers={"If-Match": replaced.headers["ETag"]}
+    )
+    assert deleted.status_code == 204
+    assert mode_client.get("/notes/5").status_code == 404
+
+
+def test_every_mode_answers_head_without_writing(mode_client: FlaskClient) -> None:
+    before = mode_client.get("/notes/1")
+    head = mode_client.head("/notes/1", json={"title": "head", "text": "999"})
+    assert (head.status_code, head.get_data()) == (200, b"")
+    assert mode_client.get("/notes/1").json == before.json
+
+
+def test_every_mode_requires_if_match(mode_client: FlaskClient) -> None:
+    response = mode_client.put("/notes/1", json={"title": "t", "text": "1"})
+    assert response.status_code == 428
+
+
+def test_an_unknown_mode_is_refused() -> None:
+    with pytest.raises(ValueError, match="mode must be one of"):
+        modes.create_app("optimistic")
+
+
 # -- the retrying client recipes ----------------------------------------------------
 
 
@@ -294,10 +450,10 @@ def test_httpx_recipe_reapplies_its_change_after_a_412(app: Flask) -> None:
             nonlocal calls
             calls += 1
             if calls == 1:
-                httpx_recipe.edit(other, "/notes/1", append("bread"))
+                retrying_client.edit(other, "/notes/1", append("bread"))
             return append("eggs")(note)
 
-        written = httpx_recipe.edit(http, "/notes/1", change)
+        written = retrying_client.edit(http, "/notes/1", change)
     assert calls == 2
     assert written["text"] == "milk, bread, eggs"
 
@@ -307,11 +463,11 @@ def test_httpx_recipe_gives_up_after_max_attempts(app: Flask) -> None:
     with httpx.Client(transport=transport, base_url="http://notes") as http:
 
         def always_overtaken(note: dict[str, t.Any]) -> dict[str, t.Any]:
-            httpx_recipe.edit(http, "/notes/1", append("theirs"))
+            retrying_client.edit(http, "/notes/1", append("theirs"))
             return append("mine")(note)
 
-        with pytest.raises(httpx_recipe.EditFailed, match="3 attempts"):
-            httpx_recipe.edit(http, "/notes/1", always_overtaken, max_attempts=3)
+        with pytest.raises(retrying_client.EditFailed, match="3 attempts"):
+            retrying_client.edit(http, "/notes/1", always_overtaken, attempts=3)
 
 
 @pytest.mark.slow
@@ -334,10 +490,10 @@ def test_requests_recipe_reapplies_its_change_after_a_412(
             nonlocal calls
             calls += 1
             if calls == 1:
-                requests_recipe.edit(other, url, append("bread"))
+                retrying_client.edit(other, url, append("bread"))
             return append("eggs")(note)
 
-        written = requests_recipe.edit(http, url, change)
+        written = retrying_client.edit(http, url, change)
     assert calls == 2
     assert written["text"] == "milk, bread, eggs"
 
@@ -374,7 +530,11 @@ def test_demo_tells_the_story() -> None:
     out = completed.stdout
     for status in ("-> 201", "-> 428", "-> 412", "-> 304"):
         assert status in out
-    naive, example = out.split("naive server:")[1].split("flask-preconditions +")
-    assert "acknowledged updates LOST" in naive
-    assert "no acknowledged update lost" in example
-    assert "server errors (5xx)               0" in example
+    races = out.split("increments each, of one counter")[1]
+    unlocked, rest = races.split("zero configuration (the default file lock)")
+    zero_configuration, example = rest.split("the notes example")
+    assert "PRECONDITIONS_LOCK=off" in unlocked
+    assert "acknowledged updates LOST" in unlocked
+    for kept in (zero_configuration, example):
+        assert "no acknowledged update lost" in kept
+        assert "server errors (5xx)               0" in kept

@@ -8,6 +8,7 @@ and must answer as GET does and leave the resource as it was.
 
 from __future__ import annotations
 
+import importlib
 import pathlib
 import re
 import typing as t
@@ -22,7 +23,8 @@ SAMPLE_VALUES = {"int": "1", "default": "a", "string": "a", "path": "a"}
 
 
 def notes_app(tmp_path: pathlib.Path) -> Flask:
-    module = load_example("examples/notes/app.py")
+    # A package with relative imports: imported as the tests of it do.
+    module = importlib.import_module("examples.notes.app")
     app: Flask = module.create_app(
         {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'notes.sqlite3'}"}
     )

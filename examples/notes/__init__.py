@@ -2,7 +2,7 @@
 
 ``app.create_app()`` is the application; ``naive.create_app()`` is the same API
 written the way most servers are (check the version, then write), kept to show
-what it loses; ``counters`` is a compare-and-swap on a Core table. ``client``
-and ``client_httpx`` are the retrying client recipe, ``server`` runs an
-application under gunicorn and ``race`` makes concurrent clients edit one note.
+what it loses; ``counters`` is a compare-and-swap on a Core table. ``server``
+runs an application under gunicorn and ``race`` makes concurrent clients edit
+one note; ``examples/recipes/retrying_client.py`` is the client to use with it.
 """

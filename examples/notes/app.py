@@ -4,13 +4,20 @@ Run it with ``flask --app examples.notes.app run``, or under several worker
 processes with ``gunicorn -w 4 'examples.notes.app:create_app()'``. The
 database is SQLite in the instance folder unless ``NOTES_DATABASE_URL`` names
 another (any SQLAlchemy URL, e.g.
-``postgresql+psycopg://user:password@127.0.0.1/notes``).
+``postgresql+psycopg://user:password@127.0.0.1/notes``). The extension's
+write-lock settings may come from the environment too
+(``PRECONDITIONS_LOCK``, ``PRECONDITIONS_LOCK_TIMEOUT``,
+``PRECONDITIONS_LOCK_NAMESPACE``).
 
 Every write is checked against the version the client read (``If-Match``),
 and the write itself is conditional on that version: SQLAlchemy's versioned
 ``UPDATE … WHERE id = :id AND version = :checked``. Two clients that read the
 same version can both pass the check, but only one of them can write; the
-other gets 412 and re-reads. No acknowledged update is ever lost.
+other gets 412 and re-reads. No acknowledged update is ever lost, and the
+view needs no write lock (``versioned()`` says so to the extension).
+
+Versions are random (:func:`~examples.notes.models.new_version`), so a note
+deleted and created again never repeats an entity-tag of the note before it.
 
 The ``/counters`` routes (:mod:`examples.notes.counters`) show the same
 compare-and-swap written by hand on a Core table.
@@ -28,12 +35,10 @@ from flask import url_for
 from sqlalchemy import event
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import BadRequest
 from werkzeug.http import quote_etag
 
 from flask_preconditions import etag_for_version
-from flask_preconditions import PreconditionFailed
 from flask_preconditions import ProblemDetailsMixin
 from flask_preconditions.sqlalchemy import last_modified_of
 from flask_preconditions.sqlalchemy import versioned
@@ -45,6 +50,12 @@ from .models import db
 from .models import Note
 
 _FIELDS = ("title", "text")
+#: The extension's settings that the environment may give, and how to read them.
+_LOCK_SETTINGS: dict[str, t.Callable[[str], t.Any]] = {
+    "PRECONDITIONS_LOCK": str,
+    "PRECONDITIONS_LOCK_TIMEOUT": float,
+    "PRECONDITIONS_LOCK_NAMESPACE": str,
+}
 
 
 class InvalidNote(ProblemDetailsMixin, BadRequest):
@@ -58,7 +69,9 @@ def create_app(config: t.Mapping[str, t.Any] | None = None) -> Flask:
 
     :param config: configuration overriding the defaults and the environment:
         ``SQLALCHEMY_DATABASE_URI`` (else ``NOTES_DATABASE_URL``, else SQLite in
-        the instance folder), ``NOTES_SQLITE_BUSY_TIMEOUT_MS`` (5000).
+        the instance folder), ``NOTES_SQLITE_BUSY_TIMEOUT_MS`` (5000), and the
+        ``PRECONDITIONS_LOCK*`` settings (else the environment's, else the
+        extension's defaults).
     """
     app = Flask(__name__, instance_path=os.environ.get("NOTES_INSTANCE_PATH"))
     configure(app, config)
@@ -70,12 +83,16 @@ def create_app(config: t.Mapping[str, t.Any] | None = None) -> Flask:
 
 
 def configure(app: Flask, config: t.Mapping[str, t.Any] | None) -> None:
-    """Configure the database of the application and of its naive variant."""
+    """Configure the database and the write lock of the application and of its
+    variants."""
     default_url = f"sqlite:///{os.path.join(app.instance_path, 'notes.sqlite3')}"
     app.config["NOTES_SQLITE_BUSY_TIMEOUT_MS"] = 5000
     app.config["SQLALCHEMY_DATABASE_URI"] = os.environ.get(
         "NOTES_DATABASE_URL", default_url
     )
+    for key, parse in _LOCK_SETTINGS.items():
+        if key in os.environ:
+            app.config[key] = parse(os.environ[key])
     app.config.update(config or {})
     if app.config["SQLALCHEMY_DATABASE_URI"] == default_url:
         os.makedirs(app.instance_path, exist_ok=True)
@@ -154,7 +171,8 @@ def register_routes(app: Flask) -> None:
         # The instance loaded for the precondition check, from the session's
         # identity map: no second query, and its version is the one checked.
         found = db.session.get(Note, note_id)
-        if request.method == "GET":
+        if request.method in ("GET", "HEAD"):
+            # Flask routes HEAD here too: it must read, never write.
             assert found is not None  # 404 was answered before the view.
             return found.to_json()
         if request.method == "DELETE":
@@ -164,8 +182,9 @@ def register_routes(app: Flask) -> None:
             return "", 204
         fields = note_fields(json_body(), partial=request.method == "PATCH")
         if found is None:
-            # PUT with If-None-Match: * creates the note; a concurrent creation
-            # of the same id makes the INSERT fail, and If-None-Match with it.
+            # PUT with If-None-Match: * creates the note. A concurrent creation
+            # of the same id makes the INSERT fail, which SQLAlchemyPreconditions
+            # answers with 412: If-None-Match: * no longer holds.
             if request.method == "PATCH":
                 raise InvalidNote("PATCH cannot create a note; use PUT.")
             return _create_at(note_id, fields)
@@ -180,14 +199,7 @@ def register_routes(app: Flask) -> None:
 def _create_at(note_id: int, fields: dict[str, str]) -> t.Any:
     note = Note(id=note_id, **fields)
     db.session.add(note)
-    try:
-        db.session.flush()
-    except IntegrityError:
-        db.session.rollback()
-        raise PreconditionFailed(
-            "Another request created this note meanwhile, so If-None-Match: *"
-            " no longer holds and nothing was written."
-        ) from None
+    db.session.flush()  # INSERT; fails if another request created the note
     body = note.to_json()
     db.session.commit()
     return body, 201, {"Location": url_for("note", note_id=note_id)}

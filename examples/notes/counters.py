@@ -4,7 +4,10 @@ The version function reads the row's version with a plain ``SELECT``; that
 alone would be a check-then-write. The write is made safe by
 :func:`~flask_preconditions.sqlalchemy.conditional_update`: one
 ``UPDATE … WHERE id = :id AND version = :expected``, where ``:expected`` is the
-version the request's ``If-Match`` was checked against.
+version the request's ``If-Match`` was checked against. Because the write is
+its own compare-and-swap, the view says so (``atomic=True``) and the extension
+takes no write lock for it. The new version is random, like the notes', so
+that a counter created again never repeats an earlier entity-tag.
 """
 
 from __future__ import annotations
@@ -19,19 +22,20 @@ from flask_preconditions.sqlalchemy import conditional_update
 
 from .extensions import pre
 from .models import db
+from .models import new_version
 
 counters = sa.Table(
     "counters",
     db.metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("value", sa.Integer, nullable=False),
-    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("version", sa.String(32), nullable=False),
 )
 
 bp = Blueprint("counters", __name__)
 
 
-def counter_version(counter_id: int) -> int | None:
+def counter_version(counter_id: int) -> str | None:
     return db.session.execute(
         sa.select(counters.c.version).where(counters.c.id == counter_id)
     ).scalar_one_or_none()
@@ -47,10 +51,16 @@ def get_counter(counter_id: int) -> t.Any:
 
 
 @bp.put("/counters/<int:counter_id>")
-@pre.etag(counter_version)
+@pre.etag(counter_version, atomic=True)
 def put_counter(counter_id: int) -> t.Any:
     value = t.cast(dict[str, t.Any], request.json)["value"]
     # Raises PreconditionFailed (412) if another request wrote since the check.
-    conditional_update(db.session, counters, {"id": counter_id}, {"value": value})
+    conditional_update(
+        db.session,
+        counters,
+        {"id": counter_id},
+        {"value": value},
+        new_version=new_version(),
+    )
     db.session.commit()
     return {"value": value}

@@ -135,7 +135,7 @@ def read_counter(url: str) -> int:
 
 
 def race(
-    url: str,
+    url: str | t.Sequence[str],
     *,
     clients: int = 8,
     increments: int = 50,
@@ -145,10 +145,14 @@ def race(
 ) -> RaceResult:
     """Run ``clients`` threads, each making ``increments`` increments of ``url``.
 
+    ``url`` may be several URLs of one note, one per server that shares its
+    database: the clients take them in turn.
+
     With ``forgetful_writes``, one more thread sends that many increments
     without If-Match at the same time.
     """
-    initial = read_counter(url)
+    urls = [url] if isinstance(url, str) else list(url)
+    initial = read_counter(urls[0])
     statuses: dict[str, collections.Counter[int]] = collections.defaultdict(
         collections.Counter
     )
@@ -163,7 +167,7 @@ def race(
     started = time.monotonic()
     deadline = started + time_limit
 
-    def client() -> None:
+    def client(url: str) -> None:
         try:
             accepted, unfinished = increment_until_done(
                 url,
@@ -182,12 +186,15 @@ def race(
 
     def forgetful_client() -> None:
         try:
-            forget_if_match(url, forgetful_writes, deadline=deadline, record=record)
+            forget_if_match(urls[0], forgetful_writes, deadline=deadline, record=record)
         except BaseException as e:  # reported by race()
             with lock:
                 errors.append(e)
 
-    threads = [threading.Thread(target=client) for _ in range(clients)]
+    threads = [
+        threading.Thread(target=client, args=(urls[number % len(urls)],))
+        for number in range(clients)
+    ]
     if forgetful_writes:
         threads.append(threading.Thread(target=forgetful_client))
     for thread in threads:
@@ -198,7 +205,7 @@ def race(
         raise errors[0]
     return RaceResult(
         initial=initial,
-        final=read_counter(url),
+        final=read_counter(urls[0]),
         accepted=totals[0],
         statuses=dict(statuses),
         unfinished=totals[1],

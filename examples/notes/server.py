@@ -37,15 +37,19 @@ def gunicorn(
     *,
     env: t.Mapping[str, str],
     workers: int = 4,
+    worker_class: str = "sync",
+    threads: int = 1,
     ready_path: str = "/notes",
     start_timeout: float = 30.0,
     stop_timeout: float = 10.0,
 ) -> t.Iterator[str]:
     """Run ``app`` (a gunicorn app spec) and yield its base URL.
 
-    The server binds 127.0.0.1 on a free port, is polled until ``ready_path``
-    answers (for at most ``start_timeout`` seconds) and is stopped by its pid
-    on exit: SIGTERM, then SIGKILL after ``stop_timeout`` seconds.
+    ``workers`` processes of ``worker_class`` (``"sync"``, or ``"gthread"``
+    with ``threads`` threads each) serve it. The server binds 127.0.0.1 on a
+    free port, is polled until ``ready_path`` answers (for at most
+    ``start_timeout`` seconds) and is stopped by its pid on exit: SIGTERM,
+    then SIGKILL after ``stop_timeout`` seconds.
     """
     port = free_port()
     command = [
@@ -54,6 +58,10 @@ def gunicorn(
         "gunicorn",
         "--workers",
         str(workers),
+        "--worker-class",
+        worker_class,
+        "--threads",
+        str(threads),
         "--bind",
         f"127.0.0.1:{port}",
         "--graceful-timeout",
