@@ -53,10 +53,7 @@ needs_gunicorn = pytest.mark.skipif(
     not live_server.gunicorn_available(), reason="gunicorn is not installed"
 )
 
-# The notes example answers HEAD /notes/<id> with 400: its view takes every
-# method but GET for a write (`if request.method == "GET"`), and Flask routes
-# HEAD to the same view. The battery found it; examples/notes/app.py is fixed
-# with `if request.method in ("GET", "HEAD")`, and this marker removed then.
+
 @pytest.fixture
 def inner(pytester: pytest.Pytester) -> pytest.Pytester:
     """An inner session that imports the examples, where warnings are errors.
