@@ -526,8 +526,13 @@ def versioned(
         class Note(db.Model):
             id: Mapped[int] = mapped_column(primary_key=True)
             text: Mapped[str]
-            version: Mapped[int] = mapped_column(nullable=False)
-            __mapper_args__ = {"version_id_col": version}
+            version: Mapped[str] = mapped_column(String(32), nullable=False)
+            __mapper_args__ = {
+                "version_id_col": version,
+                # A new random version per write: a note deleted and created
+                # again never repeats an old ETag (an integer counter would).
+                "version_id_generator": lambda version: uuid.uuid4().hex,
+            }
 
         @app.route("/notes/<int:note_id>", methods=["GET", "PUT", "DELETE"])
         @pre.etag(versioned(Note))
@@ -802,7 +807,10 @@ def conditional_update(
     :param expected: the version the row must still have; by default
         :func:`~flask_preconditions.expected_version`.
     :param new_version: the version to store; by default ``expected + 1``,
-        which needs an integer version.
+        which needs an integer version. A counter that restarts when the row
+        is deleted and inserted again repeats an old ``ETag`` (the ABA rule of
+        the concurrency docs): pass a UUID or a sequence value where rows are
+        re-created.
     :return: the new version, also given to
         :func:`~flask_preconditions.set_new_version` when called in a request,
         so that the response's ``ETag`` names this write.
