@@ -15,6 +15,7 @@ import pathlib
 import sys
 import typing as t
 
+import pytest
 from werkzeug.http import quote_etag
 
 from flask_preconditions.validators import etag_for_version
@@ -80,3 +81,17 @@ def load_example(relative: str | pathlib.Path) -> t.Any:
     sys.modules[name] = module
     spec.loader.exec_module(module)
     return module
+
+
+def service_url(variable: str) -> str:
+    """The server URL in ``variable``; skip without it, or fail under CI."""
+    url = os.environ.get(variable)
+    if url:
+        return url
+    if os.environ.get("CI") == "true":
+        pytest.fail(
+            f"{variable} is not set, but CI=true promises the server (.ci/run"
+            " starts it): its setup must have failed",
+            pytrace=False,
+        )
+    pytest.skip(f"{variable} is not set (.ci/run shows how to start the server)")

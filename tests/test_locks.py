@@ -42,6 +42,7 @@ from flask_preconditions.locks import PostgresAdvisoryLocks
 from flask_preconditions.locks import RedisLocks
 from flask_preconditions.locks import resource_key
 from flask_preconditions.locks import ThreadLocks
+from helpers import service_url
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 WORKER = ROOT / "tests" / "locks_worker.py"
@@ -64,20 +65,6 @@ needs_sigkill = pytest.mark.skipif(
 needs_posix_owner = pytest.mark.skipif(
     not hasattr(os, "getuid"), reason="needs POSIX file ownership"
 )
-
-
-def service_url(variable: str) -> str:
-    """The server URL in ``variable``; skip without it, or fail under CI."""
-    url = os.environ.get(variable)
-    if url:
-        return url
-    if os.environ.get("CI") == "true":
-        pytest.fail(
-            f"{variable} is not set, but CI=true promises the server (.ci/run"
-            " starts it): its setup must have failed",
-            pytrace=False,
-        )
-    pytest.skip(f"{variable} is not set (.ci/run shows how to start the server)")
 
 
 class NoLocks:

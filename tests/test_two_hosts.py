@@ -17,7 +17,6 @@ skipped without it, as every ``postgres`` test is. `.ci/run` starts both.
 from __future__ import annotations
 
 import contextlib
-import os
 import pathlib
 import uuid
 
@@ -28,6 +27,7 @@ from examples.notes.race import race
 from examples.notes.race import RaceResult
 from examples.notes.server import gunicorn
 from helpers import POSTGRES_URL
+from helpers import service_url
 
 #: Attempts per increment; the 60 s time limit is the real bound.
 MAX_ATTEMPTS = 1000
@@ -36,20 +36,6 @@ INCREMENTS = 50
 HOSTS = 2
 
 pytestmark = pytest.mark.slow
-
-
-def service_url(variable: str) -> str:
-    """The server URL in ``variable``; skip without it, or fail under CI."""
-    url = os.environ.get(variable)
-    if url:
-        return url
-    if os.environ.get("CI") == "true":
-        pytest.fail(
-            f"{variable} is not set, but CI=true promises the server (.ci/run"
-            " starts it): its setup must have failed",
-            pytrace=False,
-        )
-    pytest.skip(f"{variable} is not set (.ci/run shows how to start the server)")
 
 
 def race_on_two_hosts(lock: str, database_url: str) -> RaceResult:

@@ -34,6 +34,7 @@ from examples.notes.modes import seed_counter
 from examples.notes.race import race
 from examples.notes.server import gunicorn
 from helpers import POSTGRES_URL
+from helpers import service_url
 
 pytestmark = [
     pytest.mark.slow,
@@ -50,20 +51,6 @@ WAIT = 20.0
 MAX_ATTEMPTS = 1000
 CLIENTS = 4
 INCREMENTS = 25
-
-
-def service_url(variable: str) -> str:
-    """The server URL in ``variable``; skip without it, or fail under CI."""
-    url = os.environ.get(variable)
-    if url:
-        return url
-    if os.environ.get("CI") == "true":
-        pytest.fail(
-            f"{variable} is not set, but CI=true promises the server (.ci/run"
-            " starts it): its setup must have failed",
-            pytrace=False,
-        )
-    pytest.skip(f"{variable} is not set (.ci/run shows how to start the server)")
 
 
 class Backend(t.NamedTuple):
