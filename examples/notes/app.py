@@ -36,10 +36,9 @@ from sqlalchemy import event
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from werkzeug.exceptions import BadRequest
-from werkzeug.http import quote_etag
 
-from flask_preconditions import etag_for_version
 from flask_preconditions import ProblemDetailsMixin
+from flask_preconditions import set_new_version
 from flask_preconditions.sqlalchemy import last_modified_of
 from flask_preconditions.sqlalchemy import versioned
 
@@ -93,6 +92,9 @@ def configure(app: Flask, config: t.Mapping[str, t.Any] | None) -> None:
     for key, parse in _LOCK_SETTINGS.items():
         if key in os.environ:
             app.config[key] = parse(os.environ[key])
+    # A pooled connection that the database dropped (a restart) is replaced
+    # before use, instead of failing the next request on it.
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True}
     app.config.update(config or {})
     if app.config["SQLALCHEMY_DATABASE_URI"] == default_url:
         os.makedirs(app.instance_path, exist_ok=True)
@@ -161,8 +163,10 @@ def register_routes(app: Flask) -> None:
         db.session.flush()
         body = note.to_json()
         db.session.commit()
-        location = url_for("note", note_id=body["id"])
-        return body, 201, {"Location": location, "ETag": _etag_of(body)}
+        # The 201 carries the created note's ETag and Last-Modified, so that
+        # the client can edit it without reading it first.
+        set_new_version(note.version, last_modified=note.updated_at)
+        return body, 201, {"Location": url_for("note", note_id=body["id"])}
 
     @app.route("/notes/<int:note_id>", methods=["GET", "PUT", "PATCH", "DELETE"])
     @pre.etag(versioned(Note))
@@ -203,7 +207,3 @@ def _create_at(note_id: int, fields: dict[str, str]) -> t.Any:
     body = note.to_json()
     db.session.commit()
     return body, 201, {"Location": url_for("note", note_id=note_id)}
-
-
-def _etag_of(body: dict[str, t.Any]) -> str:
-    return quote_etag(etag_for_version(body["version"]))
