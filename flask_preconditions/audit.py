@@ -107,8 +107,11 @@ class RouteProtection:
     #: Whether preconditions the request sends are evaluated (also for a
     #: ``not-required`` method, which may send none).
     conditional: bool = False
+    #: Whether the write is checked against a GET of its URL, and so goes
+    #: unchecked when that GET answers 401 or 403 to the writer.
+    steps_aside: bool = False
 
-    def as_dict(self) -> dict[str, str | None]:
+    def as_dict(self) -> dict[str, str | bool | None]:
         """The row as a JSON-ready dict."""
         return {
             "endpoint": self.endpoint,
@@ -118,6 +121,7 @@ class RouteProtection:
             "reason": self.reason,
             "atomicity": self.atomicity.value,
             "lock": self.lock,
+            "steps_aside": self.steps_aside,
         }
 
 
@@ -188,6 +192,7 @@ def _row(
             ),
         )
     atomicity, lock = _atomicity(app, state, endpoint, method, conditional)
+    spec = state.route(app, endpoint, method).spec
     return RouteProtection(
         endpoint,
         method,
@@ -197,6 +202,9 @@ def _row(
         atomicity,
         lock,
         conditional,
+        steps_aside=conditional
+        and method not in SAFE_METHODS
+        and (spec is None or not spec.uses_functions),
     )
 
 

@@ -68,6 +68,12 @@ def format_table(rows: t.Sequence[RouteProtection]) -> str:
     " check-then-write (the write lock is off).",
 )
 @click.option(
+    "--fail-on-step-aside",
+    is_flag=True,
+    help="With --strict, also exit with status 1 if a write is checked against"
+    " its GET, which steps aside when the GET answers 401 or 403.",
+)
+@click.option(
     "--json", "as_json", is_flag=True, help="Print the routes as a JSON array."
 )
 @click.option(
@@ -78,7 +84,9 @@ def format_table(rows: t.Sequence[RouteProtection]) -> str:
     show_default=True,
     help="Order of the routes; 'match' is the order Flask matches them in.",
 )
-def routes_command(strict: bool, as_json: bool, sort: str) -> None:
+def routes_command(
+    strict: bool, fail_on_step_aside: bool, as_json: bool, sort: str
+) -> None:
     """List every route and method with how it is protected.
 
     Protection is one of: version (validators from a version or last-modified
@@ -126,5 +134,16 @@ def routes_command(strict: bool, as_json: bool, sort: str) -> None:
         ]
         lines.extend(f"  {row.method} {row.rule} ({row.endpoint})" for row in racy)
         click.echo("\n".join(lines), err=True)
-    if strict and (unprotected or broken or racy):
+    aside = [row for row in rows if row.steps_aside]
+    if aside and (not as_json or strict):
+        lines = [
+            f"{len(aside)} write(s) checked against the GET of their URL: where"
+            " that GET answers 401 or 403 to the writer, the check steps aside,"
+            " and the write view must refuse the write itself."
+        ]
+        lines.extend(f"  {row.method} {row.rule} ({row.endpoint})" for row in aside)
+        click.echo("\n".join(lines), err=True)
+    if fail_on_step_aside and not strict:
+        raise click.UsageError("--fail-on-step-aside goes with --strict.")
+    if strict and (unprotected or broken or racy or (fail_on_step_aside and aside)):
         click.get_current_context().exit(1)

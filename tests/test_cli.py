@@ -224,6 +224,7 @@ def test_json_output_is_one_object_per_route_and_method(runner_app: Flask) -> No
         "reason": "Checked against the entity-tag of GET /hashed (@pre.etag).",
         "atomicity": "lock",
         "lock": "FileLocks",
+        "steps_aside": True,
     } in rows
     assert [r["rule"] for r in rows] == sorted(r["rule"] for r in rows)
 
@@ -232,7 +233,7 @@ def test_sort_by_protection_groups_rows(runner_app: Flask) -> None:
     result = runner_app.test_cli_runner().invoke(
         args=["preconditions", "routes", "--sort", "protection"]
     )
-    lines = result.output.splitlines()
+    lines = result.stdout.splitlines()
     start = lines[0].index("Protection")
     column = [line[start:].split()[0] for line in lines[2:]]
     assert column == sorted(column)
@@ -317,3 +318,41 @@ def test_strict_passes_with_the_lock_on() -> None:
         .invoke(args=["preconditions", "routes", "--strict"])
     )
     assert result.exit_code == 0, result.output
+
+
+def step_aside_app() -> Flask:
+    app = Flask(__name__)
+    pre = Preconditions(app, lock="thread")
+
+    @app.route("/hashed", methods=["GET", "PUT"])
+    def hashed() -> str:
+        return "hashed"
+
+    @app.route("/versioned", methods=["GET", "PUT"])
+    @pre.etag(lambda: 1)
+    def versioned() -> str:
+        return "versioned"
+
+    return app
+
+
+def test_writes_checked_against_their_get_are_reported() -> None:
+    rows = {(r.endpoint, r.method): r for r in audit_routes(step_aside_app())}
+    assert rows[("hashed", "PUT")].steps_aside
+    assert not rows[("versioned", "PUT")].steps_aside
+    assert not rows[("hashed", "GET")].steps_aside
+    result = step_aside_app().test_cli_runner().invoke(args=["preconditions", "routes"])
+    assert result.exit_code == 0
+    assert "1 write(s) checked against the GET of their URL" in result.stderr
+    assert "PUT /hashed (hashed)" in result.stderr
+
+
+def test_strict_can_be_told_to_fail_on_writes_that_step_aside() -> None:
+    runner = step_aside_app().test_cli_runner()
+    assert runner.invoke(args=["preconditions", "routes", "--strict"]).exit_code == 0
+    strict = runner.invoke(
+        args=["preconditions", "routes", "--strict", "--fail-on-step-aside"]
+    )
+    assert strict.exit_code == 1
+    alone = runner.invoke(args=["preconditions", "routes", "--fail-on-step-aside"])
+    assert alone.exit_code == 2
