@@ -126,3 +126,25 @@ def test_a_blueprints_own_handler_wins_for_its_endpoints() -> None:
     client = app.test_client()
     assert client.put("/thing").get_data(as_text=True) == "api 412"
     assert client.put("/other").mimetype == PROBLEM_MEDIA_TYPE
+
+
+def test_a_404_the_extension_decides_is_a_problem_unless_the_app_handles_404() -> None:
+    def make(with_handler: bool) -> Flask:
+        app = Flask(__name__)
+        pre = Preconditions(app)
+        if with_handler:
+            app.register_error_handler(404, lambda e: ("own 404", 404))
+
+        @app.route("/notes/<int:note_id>", methods=["GET", "DELETE"])
+        @pre.etag(lambda note_id: None)
+        def note(note_id: int) -> str:
+            return "never"
+
+        return app
+
+    default = make(False).test_client().delete("/notes/1", headers={"If-Match": "*"})
+    assert default.status_code == 404
+    assert default.mimetype == PROBLEM_MEDIA_TYPE
+    assert default.get_json()["cause"] == "not-found"
+    own = make(True).test_client().delete("/notes/1", headers={"If-Match": "*"})
+    assert own.get_data(as_text=True) == "own 404"
