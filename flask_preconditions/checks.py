@@ -42,6 +42,7 @@ from .responses import header_value
 from .responses import not_modified
 from .responses import not_modified_class
 from .responses import response_validators
+from .responses import revalidate
 from .responses import set_validators
 from .state import get_state
 from .state import Settings
@@ -226,27 +227,6 @@ def before_view(
         return None, None
     check_against_get(settings, app, req)
     return None, None
-
-
-def revalidate(app: Flask, req: Request, response: Response) -> Response:
-    """Give a GET or HEAD response of a writable resource ``Cache-Control``.
-
-    A cache that serves a stored response without asking the server hands
-    clients entity-tags that a write has made stale, and their writes meet
-    412 in a loop: ``no-cache`` (``PRECONDITIONS_CACHE_CONTROL``) makes caches
-    revalidate first. Only where the response has no ``Cache-Control`` of its
-    own, and only for resources whose writes the extension checks.
-    """
-    state = get_state(app)
-    value = state.settings.cache_control
-    if (
-        value is not None
-        and req.endpoint is not None
-        and header_value(response.headers, "Cache-Control") is None
-        and state.writes_checked(app, req.endpoint)
-    ):
-        response.headers["Cache-Control"] = value
-    return response
 
 
 def _apply_if_range(req: Request, current: Validators | None) -> None:

@@ -15,7 +15,6 @@ from flask.wrappers import Response
 from .checks import call_with_view_args
 from .checks import check_against_get
 from .checks import conditional_body_response
-from .checks import revalidate
 from .checks import validators_after_write
 from .compat import current
 from .conditions import IGNORING_METHODS
@@ -23,6 +22,7 @@ from .conditions import NEW_VALIDATOR_METHODS
 from .conditions import SAFE_METHODS
 from .locking import lock_write
 from .locking import needs_lock
+from .responses import revalidate
 from .state import get_state
 from .state import State
 from .views import Mode

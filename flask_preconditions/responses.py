@@ -9,6 +9,8 @@ from __future__ import annotations
 import datetime as dt
 import typing as t
 
+from flask import Flask
+from flask.wrappers import Request
 from flask.wrappers import Response
 from werkzeug.datastructures import Headers
 from werkzeug.http import unquote_etag
@@ -17,6 +19,7 @@ from .conditions import clamp_last_modified
 from .conditions import kept_on_not_modified
 from .conditions import Validators
 from .headers import parse_http_date
+from .state import get_state
 
 if t.TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
@@ -137,3 +140,24 @@ def not_modified_class(base: type[Response]) -> type[Response]:
         type("NotModified", (base,), {"get_wsgi_headers": get_wsgi_headers}),
     )
     return cls
+
+
+def revalidate(app: Flask, req: Request, response: Response) -> Response:
+    """Give a GET or HEAD response of a writable resource ``Cache-Control``.
+
+    A cache that serves a stored response without asking the server hands
+    clients entity-tags that a write has made stale, and their writes meet
+    412 in a loop: ``no-cache`` (``PRECONDITIONS_CACHE_CONTROL``) makes caches
+    revalidate first. Only where the response has no ``Cache-Control`` of its
+    own, and only for resources whose writes the extension checks.
+    """
+    state = get_state(app)
+    value = state.settings.cache_control
+    if (
+        value is not None
+        and req.endpoint is not None
+        and header_value(response.headers, "Cache-Control") is None
+        and state.writes_checked(app, req.endpoint)
+    ):
+        response.headers["Cache-Control"] = value
+    return response
