@@ -186,10 +186,24 @@ def answer(
     raise problem_for(decision, req.method)
 
 
+def authorize(spec: ResourceSpec, app: Flask, req: Request) -> None:
+    """Run the view's authorisation, before anything else is decided or locked.
+
+    A 304, 404 or 412 would tell a client that may not see the resource that
+    it exists, and its version; and a stranger must not hold its lock.
+
+    :raise HTTPException: the refusal the authorisation function raises.
+    """
+    if spec.authorize is not None and req.method not in IGNORING_METHODS:
+        call_with_view_args(app, spec.authorize, req.view_args or {})
+
+
 def before_view(
     spec: ResourceSpec, app: Flask, req: Request
 ) -> tuple[Response | None, Validators | None]:
     """Decide 304, 404, 412 and 428 before a decorated view runs, if possible.
+
+    The view's authorisation (:func:`authorize`) has run first.
 
     Returns the early response, if any, and the validators the request was
     evaluated against.
@@ -200,10 +214,6 @@ def before_view(
     if method in IGNORING_METHODS:
         return None, None
     settings = get_state(app).settings
-    if spec.authorize is not None:
-        # Before anything is decided: a 304, 404 or 412 would tell a client
-        # that may not see the resource that it exists, and its version.
-        call_with_view_args(app, spec.authorize, req.view_args or {})
     if spec.uses_functions:
         current, version = validators_from_functions(spec, app, req)
         safe = method in SAFE_METHODS

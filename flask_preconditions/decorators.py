@@ -17,6 +17,7 @@ from flask.wrappers import Request
 from flask.wrappers import Response
 
 from .checks import after_view
+from .checks import authorize
 from .checks import before_view
 from .compat import current
 from .conditions import Validators
@@ -169,6 +170,7 @@ def decorate(
 def _lock_and_check(
     spec: ResourceSpec, app: Flask, req: Request
 ) -> tuple[Response | None, Validators | None]:
+    authorize(spec, app, req)
     settings = get_state(app).settings
     if not spec.compare_and_swap and needs_lock(settings, req):
         lock_write(settings, app, req)

@@ -76,3 +76,32 @@ def test_the_owner_gets_the_usual_answers() -> None:
     revalidated = client.get("/notes/1", headers={**headers, "If-None-Match": etag(8)})
     assert revalidated.status_code == 304
     assert client.put("/notes/1", headers=headers).status_code == 428
+
+
+def test_a_strangers_write_is_refused_before_it_waits_for_the_lock() -> None:
+    from flask_preconditions.locks import resource_key
+    from flask_preconditions.locks import ThreadLocks
+
+    locks = ThreadLocks()
+    app = Flask("authorize_lock")
+    app.config["PRECONDITIONS_LOCK_TIMEOUT"] = 0
+    pre = Preconditions(app, lock=locks)
+
+    @app.route("/notes/<int:note_id>", methods=["GET", "PUT"])
+    @pre.authorize(may_see)
+    @pre.etag(lambda note_id: NOTES[note_id]["version"])
+    def note(note_id: int) -> str:
+        return "secret"
+
+    held = locks.acquire(
+        resource_key(app.import_name, "/notes/<int:note_id>", {"note_id": 1}), 0
+    )
+    try:
+        client = app.test_client()
+        stranger = {"X-User": "mallory", "If-Match": etag(8)}
+        # Refused by the authorisation, not kept waiting (503) for the lock.
+        assert client.put("/notes/1", headers=stranger).status_code == 404
+        owner = {"X-User": OWNER, "If-Match": etag(8)}
+        assert client.put("/notes/1", headers=owner).status_code == 503
+    finally:
+        held.release()
