@@ -107,43 +107,44 @@ def routes_command(
     else:
         click.echo("No routes were registered.")
     unprotected = [row for row in rows if row.protection is Protection.UNPROTECTED]
-    if strict and unprotected:
-        lines = [
-            f"{len(unprotected)} unprotected route(s): requests to them can"
-            " overwrite another client's change (a lost update)."
-        ]
-        lines.extend(
-            f"  {row.method} {row.rule} ({row.endpoint}): {row.reason}"
-            for row in unprotected
-        )
-        click.echo("\n".join(lines), err=True)
     broken = [row for row in rows if row.protection is Protection.MISCONFIGURED]
-    if strict and broken:
-        lines = [f"{len(broken)} misconfigured route(s): requests to them fail."]
-        lines.extend(
-            f"  {row.method} {row.rule} ({row.endpoint}): {row.reason}"
-            for row in broken
-        )
-        click.echo("\n".join(lines), err=True)
     racy = [row for row in rows if row.atomicity is Atomicity.CHECK_THEN_WRITE]
-    if strict and racy:
-        lines = [
-            f"{len(racy)} check-then-write route(s): two writes carrying the same"
-            " ETag can both pass the check, and one is lost. Turn the write lock"
-            " on (PRECONDITIONS_LOCK) or make the write a compare-and-swap."
-        ]
-        lines.extend(f"  {row.method} {row.rule} ({row.endpoint})" for row in racy)
-        click.echo("\n".join(lines), err=True)
     aside = [row for row in rows if row.steps_aside]
-    if aside and (not as_json or strict):
-        lines = [
-            f"{len(aside)} write(s) checked against the GET of their URL: where"
-            " that GET answers 401 or 403 to the writer, the check steps aside,"
-            " and the write view must refuse the write itself."
-        ]
-        lines.extend(f"  {row.method} {row.rule} ({row.endpoint})" for row in aside)
-        click.echo("\n".join(lines), err=True)
+    if strict:
+        _report(
+            unprotected,
+            "unprotected route(s): requests to them can overwrite another"
+            " client's change (a lost update).",
+            with_reason=True,
+        )
+        _report(broken, "misconfigured route(s): requests to them fail.", True)
+        _report(
+            racy,
+            "check-then-write route(s): two writes carrying the same ETag can"
+            " both pass the check, and one is lost. Turn the write lock on"
+            " (PRECONDITIONS_LOCK) or make the write a compare-and-swap.",
+        )
+    if not as_json or strict:
+        _report(
+            aside,
+            "write(s) checked against the GET of their URL: where that GET"
+            " answers 401 or 403 to the writer, the check steps aside, and the"
+            " write view must refuse the write itself.",
+        )
     if fail_on_step_aside and not strict:
         raise click.UsageError("--fail-on-step-aside goes with --strict.")
     if strict and (unprotected or broken or racy or (fail_on_step_aside and aside)):
         click.get_current_context().exit(1)
+
+
+def _report(
+    rows: t.Sequence[RouteProtection], what: str, with_reason: bool = False
+) -> None:
+    """List rows on standard error after a count and what they are."""
+    if not rows:
+        return
+    lines = [f"{len(rows)} {what}"]
+    for row in rows:
+        line = f"  {row.method} {row.rule} ({row.endpoint})"
+        lines.append(f"{line}: {row.reason}" if with_reason else line)
+    click.echo("\n".join(lines), err=True)
