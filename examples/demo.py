@@ -220,7 +220,7 @@ def main() -> int:
             naive_server_race(f"sqlite:///{os.path.join(tmp, 'naive.sqlite3')}", {}),
         )
         report(
-            "the notes example: versioned UPDATE, a compare-and-swap (no lock taken)",
+            "the notes example: versioned UPDATE under the write lock",
             example,
         )
     return 0

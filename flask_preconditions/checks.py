@@ -108,7 +108,7 @@ def tags_of_version(
     """The entity-tag of a version of the request's resource, and the tags
     older keys gave it (:func:`~flask_preconditions.validators.version_tags`)."""
     keys = get_state(app).settings.etag_keys
-    identity = "" if keys is None else resource_identity(app, req)
+    identity = "" if keys is None else resource_identity(app, req, declared=False)
     return version_tags(version, identity, keys)
 
 
@@ -116,7 +116,7 @@ def tags_of_body(app: Flask, req: Request, body: bytes) -> tuple[str, tuple[str,
     """The entity-tag of a body of the request's resource, and the tags older
     keys gave it (:func:`~flask_preconditions.validators.body_tags`)."""
     keys = get_state(app).settings.etag_keys
-    identity = "" if keys is None else resource_identity(app, req)
+    identity = "" if keys is None else resource_identity(app, req, declared=False)
     return body_tags(body, identity, keys)
 
 
@@ -290,8 +290,8 @@ def after_view(
     # Validators from functions: the tag is always the extension's, as on GET,
     # so that a client chaining from it is checked against the same tag.
     del response.headers["ETag"]
-    new_version, last_modified = new_version_record()
     try:
+        new_version, last_modified = new_version_record()
         if new_version is UNSET:
             new = validators_from_functions(spec, app, req)[0]
         elif new_version is None:

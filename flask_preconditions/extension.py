@@ -271,8 +271,8 @@ class Preconditions:
         :param atomic: the view's write is itself a compare-and-swap on
             :func:`expected_version` (an ``UPDATE … WHERE version =
             :expected`` that refuses a changed row with 412), so it needs no
-            write lock. :func:`~flask_preconditions.sqlalchemy.versioned`
-            says so on its own.
+            write lock. Say so only where every change the view makes is in
+            that statement (not, say, a relationship of the row).
 
         .. versionchanged:: 0.2
             Added ``atomic``.
@@ -374,7 +374,7 @@ class Preconditions:
         return decorator
 
     def resource_key(self, func: t.Callable[..., t.Any]) -> t.Callable[[F], F]:
-        """Name the resource of a view's URLs, for its write lock and tags.
+        """Name the resource of a view's URLs, for its write lock.
 
         By default a resource is its URL rule and the URL's arguments, so the
         views of one URL (a GET view, a PUT view, a DELETE view) share its lock,

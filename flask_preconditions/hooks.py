@@ -20,6 +20,7 @@ from .compat import current
 from .conditions import IGNORING_METHODS
 from .conditions import NEW_VALIDATOR_METHODS
 from .conditions import SAFE_METHODS
+from .internal_get import INTERNAL_GET_MARK
 from .locking import lock_write
 from .locking import needs_lock
 from .responses import revalidate
@@ -58,19 +59,23 @@ def check_routes_once(state: State) -> None:
 
 
 def before_request(state: State) -> None:
-    """Check a write before its view runs.
+    """Authorise, then check a write before its view runs.
 
     :raise HTTPException: a problem that answers the request.
     """
     app, req = current()
     method = req.method
-    if method in SAFE_METHODS or method in IGNORING_METHODS or req.endpoint is None:
+    if method in IGNORING_METHODS or req.endpoint is None:
         return
     route = state.route(app, req.endpoint, method)
     if route.mode is not Mode.HOOKS:
         return
-    if route.authorize is not None:
+    # On GET and HEAD too: their 304 would tell a stranger the version. The
+    # internal GET of a write the write has authorised already.
+    if route.authorize is not None and not req.environ.get(INTERNAL_GET_MARK):
         call_with_view_args(app, route.authorize, req.view_args or {})
+    if method in SAFE_METHODS:
+        return
     if needs_lock(state.settings, req):
         lock_write(state.settings, app, req)
     check_against_get(state.settings, app, req)

@@ -2,9 +2,9 @@
 
 A resource is its URL rule (with host or subdomain) and the URL's arguments as
 matched, so that the views of one URL (a GET view and a PUT view) and the
-variants of one URL (``/notes/05`` for ``<int:note_id>``) name one resource;
-or the key a view declares with :meth:`Preconditions.resource_key`, so that
-several URLs of one record name it too.
+variants of one URL (``/notes/05`` for ``<int:note_id>``) name one resource.
+For its lock, the key a view declares with :meth:`Preconditions.resource_key`
+names it instead, so that several URLs of one record exclude each other.
 """
 
 from __future__ import annotations
@@ -21,15 +21,22 @@ from .locks import resource_key
 from .views import RESOURCE_KEY_ATTRIBUTE
 
 
-def resource_identity(app: Flask, req: Request, namespace: str = "") -> str:
+def resource_identity(
+    app: Flask, req: Request, namespace: str = "", *, declared: bool = True
+) -> str:
     """The key of the request's resource, after ``namespace``.
 
     In the format of :func:`~flask_preconditions.locks.resource_key`, with
     the rule (``host`` or ``subdomain``, then the rule string) in place of
     the endpoint, or ``resource=<declared key>``.
+
+    :param declared: use a key the view declares. Locks do, so that several
+        rules of one record exclude each other; entity-tags do not, so that a
+        GET view and a write view of one URL agree on a tag whether or not
+        both declare the key.
     """
     view_args: t.Mapping[str, t.Any] = req.view_args or {}
-    view = app.view_functions.get(req.endpoint or "")
+    view = app.view_functions.get(req.endpoint or "") if declared else None
     key_function = getattr(view, RESOURCE_KEY_ATTRIBUTE, None)
     if key_function is not None:
         return resource_key(namespace, "", {"resource": key_function(**view_args)})
@@ -51,17 +58,17 @@ def _cached_key(namespace: str, place: str, arguments: tuple[t.Any, ...]) -> str
 
 
 def location_identity(app: Flask, req: Request, location: str) -> str | None:
-    """The key of the resource a ``Location`` names, as a GET of it would
-    compute it; ``None`` when no GET route of the app matches it."""
+    """The tag identity of the resource a ``Location`` names, as a GET of it
+    would compute it; ``None`` when no GET route of the app matches it."""
     path = urllib.parse.urlsplit(location).path
+    # url_for() puts the app's mount point (SCRIPT_NAME) in front.
+    root = req.script_root
+    if root and path.startswith(root + "/"):
+        path = path[len(root) :]
     try:
         adapter = app.url_map.bind_to_environ(req.environ)
         rule, view_args = adapter.match(path, method="GET", return_rule=True)
     except HTTPException:
         return None
-    view = app.view_functions.get(rule.endpoint)
-    key_function = getattr(view, RESOURCE_KEY_ATTRIBUTE, None)
-    if key_function is not None:
-        return resource_key("", "", {"resource": key_function(**view_args)})
     place = rule.host or rule.subdomain or ""
     return resource_key("", f"{place}{rule.rule}", view_args)

@@ -109,7 +109,9 @@ def _with_previous(
     keys = get_state(app).settings.etag_keys
     if keys is None or not keys.previous or response.is_streamed:
         return current
-    etag, previous = body_tags(response.get_data(), resource_identity(app, req), keys)
+    etag, previous = body_tags(
+        response.get_data(), resource_identity(app, req, declared=False), keys
+    )
     # Only a tag the extension made from this body has older forms.
     if etag != current.etag:
         return current

@@ -27,6 +27,7 @@ Flask-SQLAlchemy.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import sqlite3
 import typing as t
 
@@ -69,6 +70,8 @@ __all__ = [
     "last_modified_of",
     "versioned",
 ]
+
+logger = logging.getLogger("flask_preconditions")
 
 #: The name of this integration in ``app.extensions``.
 EXTENSION_NAME = "preconditions.sqlalchemy"
@@ -468,10 +471,6 @@ class VersionFunction:
     .. versionadded:: 0.1
     """
 
-    #: Its writes are compare-and-swap (the versioned ``UPDATE``, an
-    #: ``INSERT`` that fails on the key): they need no write lock.
-    compare_and_swap: t.ClassVar[bool] = True
-
     def __init__(
         self,
         model: type[t.Any],
@@ -634,6 +633,37 @@ def _listen(base_mapper: Mapper[t.Any]) -> None:
     event.listen(cls, "after_update", _after_write, propagate=True)
     event.listen(cls, "after_insert", _after_write, propagate=True)
     event.listen(cls, "after_delete", _after_delete, propagate=True)
+
+
+@event.listens_for(Session, "before_flush")
+def _warn_of_unversioned_changes(
+    session: Session, flush_context: t.Any, instances: t.Any
+) -> None:
+    """Say so when a checked instance changes only through its collections.
+
+    A flush that only replaces a relationship writes the related rows, not the
+    instance's own: its version stays, and so does its entity-tag, which then
+    names two representations. Clients holding the old tag get 304 for the new
+    content, and may write over it.
+    """
+    if not has_request_context():
+        return
+    tracked_map = g.get(_TRACKED_ATTR)
+    if not tracked_map:
+        return
+    for tracked in tracked_map.values():
+        instance = tracked.instance
+        if instance is None or instance not in session:
+            continue
+        if session.is_modified(instance) and not session.is_modified(
+            instance, include_collections=False
+        ):
+            logger.warning(
+                "%r changes only through its relationships, so its version,"
+                " and its ETag, stay the same: change a column of it too (such"
+                " as its modification date), so that the version moves.",
+                instance,
+            )
 
 
 def _tracked_for(mapper: Mapper[t.Any], target: t.Any) -> _Tracked | None:

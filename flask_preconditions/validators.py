@@ -69,7 +69,7 @@ def keyed_etag_for_version(version: t.Any, identity: str, key: bytes) -> str:
 
     :param version: as for :func:`etag_for_version`.
     :param identity: what names the resource (its URL rule and arguments, or
-        its declared resource key).
+        the key the application gives it).
     :param key: from :func:`derive_etag_key`.
 
     .. versionadded:: 0.2

@@ -8,9 +8,13 @@ response's validators.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
+import logging
 import typing as t
 
 from flask import after_this_request
+from flask import Flask
+from flask.wrappers import Request
 from flask.wrappers import Response
 from werkzeug.http import quote_etag
 
@@ -25,6 +29,9 @@ from .identity import resource_identity
 from .responses import set_validators
 from .state import get_state
 from .validators import version_tags
+from .views import Mode
+
+logger = logging.getLogger("flask_preconditions")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -120,6 +127,13 @@ def set_new_version(version: t.Any, *, last_modified: t.Any = None) -> None:
     .. versionchanged:: 0.2
         Works in any view, and added ``last_modified``.
     """
+    if last_modified is not None and not isinstance(last_modified, dt.date):
+        # A wrong type is the view's mistake: said here, in the view, rather
+        # than after its write is done.
+        raise TypeError(
+            "set_new_version(last_modified=...) takes a datetime or a date, not"
+            f" {type(last_modified).__name__!r}."
+        )
     first = new_version_record()[0] is UNSET
     record_new_version(version, last_modified)
     if first:
@@ -136,17 +150,48 @@ def _new_validators_of_any_view(response: Response) -> Response:
     ):
         return response
     app, req = current()
-    keys = get_state(app).settings.etag_keys
+    try:
+        etag = _etag_of_new_version(app, req, response, version)
+        if etag is not None:
+            set_validators(response, Validators(etag, False, last_modified))
+    except Exception:
+        # The write happened: a 5xx now would make the client retry a write
+        # that succeeded. The response goes without the new validators.
+        logger.exception(
+            "The validators of the version %r that %s %s declared could not be"
+            " computed; the response goes without them.",
+            version,
+            req.method,
+            req.path,
+        )
+    return response
+
+
+def _etag_of_new_version(
+    app: Flask, req: Request, response: Response, version: t.Any
+) -> str | None:
+    """The tag of ``version`` of the resource the response is about: the one
+    its ``Location`` names, else the request's own; ``None`` where that
+    resource's tags are not made from versions."""
+    state = get_state(app)
+    location = response.headers.get("Location")
+    if location is None:
+        route = state.route(app, req.endpoint, req.method)
+        if route.mode is Mode.HOOKS or (route.spec is not None and route.spec.body):
+            # Its GETs are tagged by body hashes: a version's tag would never
+            # match them.
+            return None
+    keys = state.settings.etag_keys
     identity = ""
     if keys is not None:
-        # The tag of the resource the response is about: the created one its
-        # Location names, else the request's own.
-        location = response.headers.get("Location")
-        found = None if location is None else location_identity(app, req, location)
-        identity = found if found is not None else resource_identity(app, req)
-    etag = version_tags(version, identity, keys)[0]
-    set_validators(response, Validators(etag, False, last_modified))
-    return response
+        if location is not None:
+            found = location_identity(app, req, location)
+            if found is None:
+                return None
+            identity = found
+        else:
+            identity = resource_identity(app, req, declared=False)
+    return version_tags(version, identity, keys)[0]
 
 
 def _checked() -> Checked:
