@@ -20,6 +20,22 @@ from werkzeug.http import quote_etag
 
 from flask_preconditions.validators import etag_for_version
 
+#: The month names of HTTP-dates (RFC 9110 §5.6.7), for reference formatters.
+MONTH_NAMES = (
+    "Jan",
+    "Feb",
+    "Mar",
+    "Apr",
+    "May",
+    "Jun",
+    "Jul",
+    "Aug",
+    "Sep",
+    "Oct",
+    "Nov",
+    "Dec",
+)
+
 #: The root of the checkout: the examples and docs are read from here.
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 

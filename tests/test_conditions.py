@@ -20,6 +20,7 @@ from flask_preconditions.conditions import evaluate
 from flask_preconditions.conditions import Outcome
 from flask_preconditions.conditions import Validators
 from flask_preconditions.decisions import Cause
+from helpers import MONTH_NAMES
 
 UTC = dt.timezone.utc
 LAST_MODIFIED = dt.datetime(2024, 1, 1, 12, 0, 0, tzinfo=UTC)
@@ -457,22 +458,6 @@ ENTITY_TAGS = st.builds(
     lambda weak, opaque: ("W/" if weak else "") + f'"{opaque}"',
     st.booleans(),
     OPAQUE_TAGS,
-)
-
-
-MONTH_NAMES = (
-    "Jan",
-    "Feb",
-    "Mar",
-    "Apr",
-    "May",
-    "Jun",
-    "Jul",
-    "Aug",
-    "Sep",
-    "Oct",
-    "Nov",
-    "Dec",
 )
 
 

@@ -14,6 +14,7 @@ from werkzeug.datastructures import ETags
 
 from flask_preconditions.headers import parse_entity_tags
 from flask_preconditions.headers import parse_http_date
+from helpers import MONTH_NAMES
 
 UTC = dt.timezone.utc
 #: The clock of the RFC 9110 §5.6.7 example in the issue.
@@ -31,20 +32,6 @@ DAY_NAMES = (
     "Friday",
     "Saturday",
     "Sunday",
-)
-MONTH_NAMES = (
-    "Jan",
-    "Feb",
-    "Mar",
-    "Apr",
-    "May",
-    "Jun",
-    "Jul",
-    "Aug",
-    "Sep",
-    "Oct",
-    "Nov",
-    "Dec",
 )
 
 
