@@ -190,7 +190,7 @@ def serve_app(
             _wait_ready(process, live, ready_path, start_timeout)
             yield live
         finally:
-            _stop(process, stop_timeout)
+            stop_process(process, stop_timeout)
     finally:
         os.unlink(log_path)
 
@@ -233,8 +233,13 @@ def _port(live: LiveServer) -> int:
     return int(live.url.rpartition(":")[2])
 
 
-def _stop(process: subprocess.Popen[bytes], timeout: float) -> None:
-    # By the server's own pid, never by name: other servers may be running.
+def stop_process(process: subprocess.Popen[t.Any], timeout: float) -> None:
+    """Stop a server by its own pid: SIGTERM, then SIGKILL after ``timeout``.
+
+    Never by name: other servers may be running.
+
+    .. versionadded:: 0.2
+    """
     if process.poll() is not None:
         return
     process.send_signal(signal.SIGTERM)

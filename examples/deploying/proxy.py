@@ -14,7 +14,6 @@ import os
 import pathlib
 import pwd
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
@@ -23,6 +22,7 @@ import typing as t
 
 from examples.notes.server import free_port
 from examples.notes.server import ServerFailed
+from flask_preconditions.live_server import stop_process
 
 #: The config that docs/deploying.rst shows; the addresses in it are replaced.
 NGINX_CONF = pathlib.Path(__file__).with_name("nginx.conf")
@@ -89,7 +89,8 @@ def nginx(
             _wait_listening(process, port, start_timeout, error_log)
             yield f"http://127.0.0.1:{port}"
         finally:
-            _stop(process, stop_timeout)
+            # SIGTERM is nginx's fast shutdown: the master stops its workers.
+            stop_process(process, stop_timeout)
 
 
 def _wait_listening(
@@ -104,15 +105,3 @@ def _wait_listening(
             time.sleep(0.05)
     text = log.read_text(errors="replace") if log.exists() else ""
     raise ServerFailed(f"nginx did not listen on 127.0.0.1:{port}:\n{text}")
-
-
-def _stop(process: subprocess.Popen[t.Any], timeout: float) -> None:
-    if process.poll() is not None:
-        return
-    # SIGTERM is nginx's fast shutdown: the master stops its workers and exits.
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout)

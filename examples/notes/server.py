@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -16,6 +15,8 @@ import time
 import typing as t
 import urllib.error
 import urllib.request
+
+from flask_preconditions.live_server import stop_process
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -84,7 +85,7 @@ def gunicorn(
             _wait_ready(process, base_url + ready_path, start_timeout, log)
             yield base_url
         finally:
-            _stop(process, stop_timeout)
+            stop_process(process, stop_timeout)
 
 
 def _no_control_socket() -> list[str]:
@@ -114,14 +115,3 @@ def _wait_ready(
         time.sleep(0.1)
     log.seek(0)
     raise ServerFailed(f"gunicorn did not answer {url} in {timeout} s:\n{log.read()}")
-
-
-def _stop(process: subprocess.Popen[t.Any], timeout: float) -> None:
-    if process.poll() is not None:
-        return
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout)
