@@ -16,8 +16,12 @@ from flask_preconditions import Preconditions
 def create_app():
     app = Flask(__name__)
     app.config.from_prefixed_env()
-    pre = Preconditions(app)
+    add_notes(app, Preconditions(app))
+    return app
 
+
+def add_notes(app, pre):
+    """The two kinds of resource, on ``app`` protected by ``pre``."""
     notes = {1: {"text": "buy milk"}}
     versioned = {1: {"text": "buy milk", "version": 1}}
 
@@ -35,5 +39,3 @@ def create_app():
             note["text"] = request.get_json()["text"]
             note["version"] += 1
         return {"text": note["text"]}
-
-    return app

@@ -12,9 +12,9 @@ those forms of the current tag in ``If-Match`` and ``If-None-Match``.
 """
 
 from flask import Flask
-from flask import request
 from flask_compress import Compress
 
+from examples.deploying.api import add_notes
 from flask_preconditions import Preconditions
 
 
@@ -22,24 +22,5 @@ def create_app():
     app = Flask(__name__)
     app.config["PRECONDITIONS_ACCEPT_ALTERED_ETAGS"] = True
     Compress(app)  # before Preconditions(app)
-    pre = Preconditions(app)
-
-    notes = {1: {"text": "buy milk"}}
-    versioned = {1: {"text": "buy milk", "version": 1}}
-
-    @app.route("/notes/<int:note_id>", methods=["GET", "PUT"])
-    def note(note_id):
-        if request.method == "PUT":
-            notes[note_id] = {"text": request.get_json()["text"]}
-        return notes[note_id]
-
-    @app.route("/versioned/<int:note_id>", methods=["GET", "PUT"])
-    @pre.etag(lambda note_id: versioned[note_id]["version"])
-    def versioned_note(note_id):
-        note = versioned[note_id]
-        if request.method == "PUT":
-            note["text"] = request.get_json()["text"]
-            note["version"] += 1
-        return {"text": note["text"]}
-
+    add_notes(app, Preconditions(app))
     return app
