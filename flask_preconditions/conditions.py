@@ -39,13 +39,6 @@ SAFE_METHODS = frozenset({"GET", "HEAD"})
 #: POST's 201 describes the created resource instead (§15.3.2).
 NEW_VALIDATOR_METHODS = frozenset({"PUT", "PATCH"})
 
-#: The request header fields this module evaluates, by canonical name.
-PRECONDITION_FIELDS = (
-    "If-Match",
-    "If-None-Match",
-    "If-Modified-Since",
-    "If-Unmodified-Since",
-)
 
 #: The unsafe methods that must be conditional unless configured otherwise.
 DEFAULT_REQUIRED_METHODS = frozenset({"PUT", "PATCH", "DELETE"})
