@@ -13,7 +13,7 @@ import logging
 import typing as t
 
 from flask import Flask
-from flask import g
+from flask import request
 from flask.wrappers import Request
 from flask.wrappers import Response
 from werkzeug.exceptions import HTTPException
@@ -35,6 +35,9 @@ from .locking import holds_lock
 from .problems import PreconditionFailed
 from .problems import problem_for
 from .problems import ServiceUnavailableProblem
+from .records import existing_record
+from .records import record_of
+from .records import UNSET
 from .responses import add_headers
 from .responses import EnvironHeaders
 from .responses import has_preconditions
@@ -52,36 +55,43 @@ from .validators import version_tags
 from .views import ResourceSpec
 
 logger = logging.getLogger("flask_preconditions")
-_CHECKED_ATTR = "_preconditions_checked"
-_NEW_VERSION_ATTR = "_preconditions_new_version"
-#: What :func:`new_version_record` returns when the view declared nothing.
-UNSET: t.Any = object()
 
 
 # -- what one request recorded --------------------------------------------------
 
 
-def record_checked(current: Validators | None, version: t.Any) -> None:
+def record_checked(req: Request, current: Validators | None, version: t.Any) -> None:
     """Remember what the request's preconditions were checked against."""
     # Kept raw: most views never ask for it.
-    setattr(g, _CHECKED_ATTR, (current, version))
+    record_of(req.environ).checked = (current, version)
 
 
-def checked_record() -> tuple[Validators | None, t.Any] | None:
-    """What :func:`record_checked` kept for this request, or ``None``."""
-    return t.cast("tuple[Validators | None, t.Any] | None", g.get(_CHECKED_ATTR))
+def checked_record(
+    req: Request | None = None,
+) -> tuple[Validators | None, t.Any] | None:
+    """What :func:`record_checked` kept for the request, or ``None``."""
+    record = existing_record((request if req is None else req).environ)
+    return None if record is None else record.checked
 
 
 def record_new_version(version: t.Any, last_modified: t.Any = None) -> None:
     """Remember the version (and date) the request's write produced."""
-    setattr(g, _NEW_VERSION_ATTR, (version, last_modified))
+    record = record_of(request.environ)
+    record.new_version, record.new_last_modified = version, last_modified
 
 
-def new_version_record() -> tuple[t.Any, dt.datetime | None]:
+def new_version_record(
+    req: Request | None = None,
+) -> tuple[t.Any, dt.datetime | None]:
     """The version and date :func:`record_new_version` kept; :data:`UNSET`
     and ``None`` when the view declared nothing."""
-    version, last_modified = g.get(_NEW_VERSION_ATTR, (UNSET, None))
-    return version, None if last_modified is None else to_last_modified(last_modified)
+    record = existing_record((request if req is None else req).environ)
+    if record is None or record.new_version is UNSET:
+        return UNSET, None
+    last_modified = record.new_last_modified
+    return record.new_version, None if last_modified is None else to_last_modified(
+        last_modified
+    )
 
 
 # -- validators from functions -------------------------------------------------
@@ -219,7 +229,7 @@ def before_view(
         safe = method in SAFE_METHODS
         if current is not None and safe and not has_preconditions(req.environ):
             # An unconditional read of an existing resource: nothing to decide.
-            record_checked(current, version)
+            record_checked(req, current, version)
             _apply_if_range(req, current)
             return None, current
         decision = _evaluate(settings, req, current, required=True)
@@ -230,7 +240,7 @@ def before_view(
             return revalidate(app, req, early), current
         if safe:
             _apply_if_range(req, current)
-        record_checked(current, version)
+        record_checked(req, current, version)
         return None, current
     if method in SAFE_METHODS:
         # Body hashes need the response: decided in after_view.
@@ -291,7 +301,7 @@ def after_view(
     # so that a client chaining from it is checked against the same tag.
     del response.headers["ETag"]
     try:
-        new_version, last_modified = new_version_record()
+        new_version, last_modified = new_version_record(req)
         if new_version is UNSET:
             new = validators_from_functions(spec, app, req)[0]
         elif new_version is None:
@@ -324,10 +334,10 @@ def validators_after_write(app: Flask, req: Request, response: Response) -> Resp
     validator only costs the client a GET.
     """
     if (
-        checked_record() is None
+        checked_record(req) is None
         or not 200 <= response.status_code < 300
         or header_value(response.headers, "ETag") is not None
-        or not holds_lock()
+        or not holds_lock(req)
     ):
         return response
     try:
@@ -387,7 +397,7 @@ def check_against_get(settings: Settings, app: Flask, req: Request) -> None:
                 " If-Match: * can write it until its GET answers 200."
             )
         answer(decision, current, app, req)
-    record_checked(current, None)
+    record_checked(req, current, None)
 
 
 def _warn_encoded_once(app: Flask) -> None:

@@ -20,6 +20,7 @@ from .conditions import Presence
 from .conditions import presence_from_status
 from .conditions import Validators
 from .identity import resource_identity
+from .records import RECORD_KEY
 from .responses import response_validators
 from .state import get_state
 from .validators import body_tags
@@ -41,6 +42,7 @@ _DROPPED = frozenset(
         "CONTENT_TYPE",
         "HTTP_CONTENT_ENCODING",
         "werkzeug.request",
+        RECORD_KEY,
     }
 )
 

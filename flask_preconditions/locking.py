@@ -13,19 +13,19 @@ from __future__ import annotations
 import logging
 
 from flask import Flask
-from flask import g
+from flask import request
 from flask.wrappers import Request
 
 from .conditions import IGNORING_METHODS
 from .conditions import SAFE_METHODS
 from .identity import resource_identity
-from .locks import HeldLock
 from .locks import LockTimeout
 from .problems import ResourceBusy
+from .records import existing_record
+from .records import record_of
 from .responses import has_preconditions
 from .state import Settings
 
-_HELD_ATTR = "_preconditions_lock"
 logger = logging.getLogger("flask_preconditions")
 
 
@@ -64,21 +64,24 @@ def lock_write(settings: Settings, app: Flask, req: Request) -> None:
         ``PRECONDITIONS_LOCK_TIMEOUT``; nothing was written.
     """
     backend = settings.lock
-    if backend is None or g.get(_HELD_ATTR) is not None:
+    if backend is None:
+        return
+    record = record_of(req.environ)
+    if record.held is not None:
         return
     key = lock_key(settings, app, req)
     try:
-        held = backend.acquire(key, settings.lock_timeout)
+        record.held = backend.acquire(key, settings.lock_timeout)
     except LockTimeout:
         raise ResourceBusy(retry_after=settings.lock_retry_after) from None
-    setattr(g, _HELD_ATTR, held)
 
 
 def release_write(error: BaseException | None = None) -> None:
     """Release the request's write lock, if it took one (a teardown handler)."""
-    held: HeldLock | None = g.pop(_HELD_ATTR, None)
-    if held is None:
+    record = existing_record(request.environ)
+    if record is None or record.held is None:
         return
+    held, record.held = record.held, None
     try:
         held.release()
     except Exception:
@@ -87,6 +90,7 @@ def release_write(error: BaseException | None = None) -> None:
         logger.exception("Releasing the write lock %r failed.", held)
 
 
-def holds_lock() -> bool:
-    """Whether the current request holds a write lock."""
-    return g.get(_HELD_ATTR) is not None
+def holds_lock(req: Request) -> bool:
+    """Whether a request holds a write lock."""
+    record = existing_record(req.environ)
+    return record is not None and record.held is not None

@@ -21,11 +21,11 @@ from werkzeug.http import quote_etag
 from .checks import checked_record
 from .checks import new_version_record
 from .checks import record_new_version
-from .checks import UNSET
 from .compat import current
 from .conditions import Validators
 from .identity import location_identity
 from .identity import resource_identity
+from .records import UNSET
 from .responses import set_validators
 from .state import get_state
 from .validators import version_tags
