@@ -401,9 +401,10 @@ def check_against_get(settings: Settings, app: Flask, req: Request) -> None:
 
 
 def _warn_encoded_once(app: Flask) -> None:
-    # A hook that compresses ran before the body was hashed: gzip stamps the
-    # time into its output, so the tag changes every second (200s for 304s,
-    # and 412s for writes). Registration order decides; see the Deploying page.
+    # The view compressed its own body: gzip stamps the time into its output,
+    # so the tag changes every second (200s for 304s, and 412s for writes).
+    # Compressing extensions run after the hash, in after_request; see the
+    # Deploying page.
     state = get_state(app)
     if state.warned_of_encoded_bodies:
         return
@@ -411,9 +412,9 @@ def _warn_encoded_once(app: Flask) -> None:
     logger.warning(
         "%s: a GET body was already content-encoded when its entity-tag was"
         " computed, so the tag follows the compressed bytes (gzip's change"
-        " every second). Register the compressing extension (Compress(app))"
-        " before Preconditions(app), so that the extension hashes the"
-        " uncompressed representation.",
+        " every second). Leave compression to an extension such as"
+        " Flask-Compress or to the proxy, which compress after the body is"
+        " hashed.",
         app.import_name,
     )
 

@@ -110,3 +110,15 @@ def handle_error(app: Flask, error: HTTPException) -> Response:
     else:
         rv = flask_app.handle_user_exception(error)
     return app.make_response(rv)
+
+
+def remove_before_request(app: Flask, func: t.Callable[[], t.Any]) -> None:
+    """Unregister an application's ``before_request`` function.
+
+    Flask has no public API for it. The list is replaced rather than changed
+    in place, so that a request iterating over it in another thread goes on
+    undisturbed.
+    """
+    functions = app.before_request_funcs.get(None)
+    if functions is not None and func in functions:
+        app.before_request_funcs[None] = [f for f in functions if f is not func]

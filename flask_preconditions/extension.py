@@ -15,12 +15,12 @@ from flask import Blueprint
 from flask import Flask
 from flask import request
 from flask.blueprints import BlueprintSetupState
-from flask.wrappers import Response
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as BaseResponse
 
 from . import hooks
 from .cli import preconditions_cli
+from .compat import remove_before_request
 from .decorators import decorate
 from .decorators import decorate_last_modified
 from .decorators import ETagDecorator
@@ -141,26 +141,14 @@ class Preconditions:
         )
         state = State(self, settings, protected_blueprints(app))
         app.extensions[EXTENSION_NAME] = state
-        # Plain functions rather than partials: Flask asks every hook of every
-        # request whether it is a coroutine function, and a partial's answer
-        # costs more.
-        if settings.app_wide:
 
-            def before_request() -> None:
-                hooks.check_routes_once(state)
-                hooks.before_request(state)
+        # Checks around the views the hooks cover, put in place at the first
+        # request; then this function leaves, so that no request pays for it.
+        def prepare() -> None:
+            hooks.prepare_once(state, app)
+            remove_before_request(app, prepare)
 
-            def after_request(response: Response) -> Response:
-                return hooks.after_request(state, response)
-
-            app.before_request(before_request)
-            app.after_request(after_request)
-        else:
-
-            def check_routes() -> None:
-                hooks.check_routes_once(state)
-
-            app.before_request(check_routes)
+        app.before_request(prepare)
         if settings.lock is not None:
             app.teardown_request(release_write)
         # One handler for every HTTP error, passing through those it does not
@@ -424,8 +412,6 @@ class Preconditions:
                 " checked. Call pre.protect(blueprint) before"
                 " app.register_blueprint(blueprint)."
             ) from None
-        blueprint.before_request(hooks.blueprint_before_request)
-        blueprint.after_request(hooks.blueprint_after_request)
         return blueprint
 
 

@@ -1,15 +1,24 @@
-"""The request hooks of app-wide mode and of protected blueprints.
+"""App-wide mode and protected blueprints: the checks of the endpoints that no
+decorator of their own handles (:attr:`~flask_preconditions.views.Mode.HOOKS`).
 
-They check the endpoints that no decorator of their own handles
-(:attr:`~flask_preconditions.views.Mode.HOOKS`): GET responses get entity-tags
-from their bodies, and writes are checked against a GET of the same URL.
+At the application's first request, :func:`prepare_once` classifies every
+route and wraps the view of each endpoint the hooks cover in
+:func:`checked_view`: GET responses get entity-tags from their bodies, and
+writes are checked against a GET of the same URL. The checks run around the
+view, after every ``before_request`` function and before every
+``after_request`` function; a request to any other endpoint (a decorated or
+exempt view, a static file) meets no code of the extension at all.
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
 import logging
+import typing as t
 
-from flask import current_app
+from flask import Flask
+from flask.wrappers import Request
 from flask.wrappers import Response
 
 from .checks import call_with_view_args
@@ -24,27 +33,40 @@ from .internal_get import INTERNAL_GET_MARK
 from .locking import lock_write
 from .locking import needs_lock
 from .responses import revalidate
-from .state import get_state
 from .state import State
+from .views import HOOKED_VIEW_ATTRIBUTE
 from .views import Mode
+from .views import Route
 
 logger = logging.getLogger("flask_preconditions")
+View = t.Callable[..., t.Any]
 
 
-def check_routes_once(state: State) -> None:
-    """Classify every route at the first request, so that a misconfigured one
-    fails loudly at once instead of answering its own requests wrongly.
+def prepare_once(state: State, app: Flask) -> None:
+    """Classify every route, then wrap the views the hooks cover; once.
 
-    :raise Misconfigured: a route cannot work as declared; raised again on
+    Runs at the first request, when the URL map is complete: Flask refuses
+    new routes after it. A misconfigured route fails loudly then, instead of
+    answering its own requests wrongly.
+
+    :raise Misconfigured: a route cannot work as declared; raised again at
         every request until it is fixed.
     """
     if state.routes_checked:
         return
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    for rule in app.url_map.iter_rules():
-        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
-            state.route(app, rule.endpoint, method)
-    state.routes_checked = True
+    with state.setup_lock:
+        if state.routes_checked:
+            return
+        covered = set()
+        for rule in app.url_map.iter_rules():
+            for method in sorted((rule.methods or set()) - {"OPTIONS"}):
+                if state.route(app, rule.endpoint, method).mode is Mode.HOOKS:
+                    covered.add(rule.endpoint)
+        for endpoint in covered:
+            view = app.view_functions.get(endpoint)
+            if view is not None and not hasattr(view, HOOKED_VIEW_ATTRIBUTE):
+                app.view_functions[endpoint] = checked_view(state, view)
+        state.routes_checked = True
     if state.settings.etag_keys is None:
         # At the first request rather than in init_app: CLI commands, which
         # serve none, stay quiet.
@@ -58,17 +80,37 @@ def check_routes_once(state: State) -> None:
         )
 
 
-def before_request(state: State) -> None:
+def checked_view(state: State, view: View) -> View:
+    """``view`` with the checks of :attr:`~flask_preconditions.views.Mode.HOOKS`
+    around it, for the methods the hooks cover.
+
+    Keeps the view's name and attributes (``view_class``, ``methods``), so
+    that Flask and the route classification see the same view; the original
+    is the wrapper's ``__wrapped__``.
+    """
+    is_async = inspect.iscoroutinefunction(view)
+
+    def checked(**kwargs: t.Any) -> t.Any:
+        app, req = current()
+        call = app.ensure_sync(view) if is_async else view
+        route = state.route(app, req.endpoint, req.method)
+        if route.mode is not Mode.HOOKS:
+            return call(**kwargs)
+        before_view(state, route, app, req)
+        return after_view(state, app, req, app.make_response(call(**kwargs)))
+
+    functools.update_wrapper(checked, view)
+    setattr(checked, HOOKED_VIEW_ATTRIBUTE, True)
+    return checked
+
+
+def before_view(state: State, route: Route, app: Flask, req: Request) -> None:
     """Authorise, then check a write before its view runs.
 
     :raise HTTPException: a problem that answers the request.
     """
-    app, req = current()
     method = req.method
-    if method in IGNORING_METHODS or req.endpoint is None:
-        return
-    route = state.route(app, req.endpoint, method)
-    if route.mode is not Mode.HOOKS:
+    if method in IGNORING_METHODS:
         return
     # On GET and HEAD too: their 304 would tell a stranger the version. The
     # internal GET of a write the write has authorised already.
@@ -81,34 +123,14 @@ def before_request(state: State) -> None:
     check_against_get(state.settings, app, req)
 
 
-def after_request(state: State, response: Response) -> Response:
+def after_view(state: State, app: Flask, req: Request, response: Response) -> Response:
     """Give a GET response its entity-tag and answer its conditions; give a
     checked write's response its new validators."""
-    app, req = current()
     method = req.method
-    if req.endpoint is None or (
-        method not in SAFE_METHODS and method not in NEW_VALIDATOR_METHODS
-    ):
-        return response
-    if state.route(app, req.endpoint, method).mode is not Mode.HOOKS:
-        return response
     if method in SAFE_METHODS:
         if 200 <= response.status_code < 300:
             revalidate(app, req, response)
         return conditional_body_response(state.settings, app, req, response)
-    return validators_after_write(app, req, response)
-
-
-def blueprint_before_request() -> None:
-    """:func:`before_request` for a protected blueprint's endpoints."""
-    state = get_state(current_app)
-    if not state.settings.app_wide:
-        before_request(state)
-
-
-def blueprint_after_request(response: Response) -> Response:
-    """:func:`after_request` for a protected blueprint's endpoints."""
-    state = get_state(current_app)
-    if state.settings.app_wide:
-        return response
-    return after_request(state, response)
+    if method in NEW_VALIDATOR_METHODS:
+        return validators_after_write(app, req, response)
+    return response

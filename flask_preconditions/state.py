@@ -7,6 +7,7 @@ Stored in ``app.extensions["preconditions"]`` by
 from __future__ import annotations
 
 import dataclasses
+import threading
 import typing as t
 
 from flask import Flask
@@ -212,8 +213,12 @@ class State:
         self._routes: dict[tuple[str, str], Route] = {}
         # endpoint -> whether a write to one of its URLs is checked.
         self._writable: dict[str, bool] = {}
-        #: Whether every route has been classified and found to work.
+        #: Whether every route has been classified and found to work, and
+        #: the views the hooks cover wrapped
+        #: (:func:`~flask_preconditions.hooks.prepare_once`).
         self.routes_checked = False
+        #: Held while that is done, by the first request of each thread.
+        self.setup_lock = threading.Lock()
         #: Whether the log has been told of bodies hashed after compression.
         self.warned_of_encoded_bodies = False
 

@@ -14,6 +14,7 @@ from flask import Flask
 
 from .views import DECORATED_BY_ATTRIBUTE
 from .views import Mode
+from .views import registered_as
 from .views import Route
 
 
@@ -62,7 +63,8 @@ def check_route(
         # the function before the decorator wrapped it. (A function also
         # registered, decorated, at another endpoint is a choice, not this.)
         if wrapper is not None and all(
-            registered is not wrapper for registered in app.view_functions.values()
+            not registered_as(registered, wrapper)
+            for registered in app.view_functions.values()
         ):
             raise Misconfigured(
                 f"Endpoint {endpoint!r}: @pre.etag or @pre.last_modified was"

@@ -367,3 +367,94 @@ def test_unrouted_methods_do_not_grow_the_endpoint_cache(
         client.open("/items/a", method=f"BOGUS{number}")
         client.get(f"/no-such-url-{number}")
     assert len(app.extensions["preconditions"]._routes) == before
+
+
+# -- the checks wrap the covered views, at the first request --
+
+
+def test_after_the_first_request_no_hook_of_the_extension_remains(
+    app: Flask, pre: Preconditions, plain: dict[str, str], client: FlaskClient
+) -> None:
+    @app.route("/decorated", methods=["GET", "PUT"])
+    @pre.etag(lambda: 1)
+    def decorated() -> str:
+        return "decorated"
+
+    assert len(app.before_request_funcs[None]) == 1
+    client.get("/items/a")
+    # Decorated, exempt and uncovered views meet none of the extension's code.
+    assert app.before_request_funcs.get(None, []) == []
+    assert app.after_request_funcs.get(None, []) == []
+    assert app.view_functions["decorated"] is decorated
+    assert app.view_functions["exempt"].__name__ == "exempt"
+    assert not hasattr(app.view_functions["exempt"], "__wrapped__")
+    # The covered view is wrapped, keeping its name and pointing to itself.
+    wrapped = app.view_functions["item"]
+    assert wrapped.__name__ == "item"
+    assert wrapped.__wrapped__.__name__ == "item"  # type: ignore[attr-defined]
+    # And it is still checked.
+    assert client.put("/items/a", data="x").status_code == 428
+    assert client.get("/items/a").headers["ETag"] == body_etag("alpha")
+
+
+def test_requests_racing_to_be_first_are_all_checked(
+    app: Flask, plain: dict[str, str]
+) -> None:
+    # Every thread's first request waits until the covered views are
+    # wrapped: none of them reaches the plain view unchecked.
+    import threading
+
+    barrier = threading.Barrier(8)
+    statuses: list[int] = []
+
+    def put() -> None:
+        client = app.test_client()
+        barrier.wait()
+        statuses.append(client.put("/items/a", data="unchecked").status_code)
+
+    threads = [threading.Thread(target=put) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses == [428] * 8
+    assert plain["a"] == "alpha"
+
+
+def test_every_before_request_hook_runs_before_the_check(
+    app: Flask, plain: dict[str, str], client: FlaskClient
+) -> None:
+    # Registered after init_app: it still refuses strangers before the
+    # extension answers 428 ("it exists") or 412.
+    @app.before_request
+    def authenticate() -> t.Any:
+        if request.headers.get("Authorization") != "Bearer ann":
+            return "who are you?", 401
+        return None
+
+    assert client.put("/items/a", data="x").status_code == 401
+    assert (
+        client.put("/items/a", data="x", headers={"If-Match": '"old"'}).status_code
+        == 401
+    )
+    signed = {"Authorization": "Bearer ann"}
+    assert client.put("/items/a", data="x", headers=signed).status_code == 428
+
+
+def test_a_misconfigured_route_fails_every_request_until_fixed(
+    app: Flask, pre: Preconditions
+) -> None:
+    @app.route("/weak", methods=["GET", "PUT"])
+    @pre.etag(lambda: 1, weak=True)
+    def weak() -> str:
+        return "weak"
+
+    from flask_preconditions.validation import Misconfigured
+
+    app.testing = True
+    client = app.test_client()
+    for _ in range(2):
+        with pytest.raises(Misconfigured):
+            client.get("/weak")
+    # The hook that raises stays until the routes are fixed.
+    assert len(app.before_request_funcs[None]) == 1

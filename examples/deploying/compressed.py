@@ -1,10 +1,9 @@
 """Flask-Compress and preconditions on one application.
 
-``Compress(app)`` comes first. Flask runs ``after_request`` hooks in the
-reverse order of registration, so the extension then hashes and compares the
-uncompressed body, which is the same for every client: registered after it,
-Flask-Compress would compress first, and the extension would hash gzip output,
-which embeds the time and changes every second.
+The extension hashes and compares the body around the view, before
+Flask-Compress's ``after_request`` hook compresses it, so the tag is the one
+of the uncompressed body, the same for every client, in either order of
+registration.
 
 Flask-Compress renames the strong entity-tag of what it compresses
 (``"…"`` becomes ``"…:gzip"``, ``"…:zstd"``, ``"…:br"``), so the API accepts
@@ -21,6 +20,6 @@ from flask_preconditions import Preconditions
 def create_app():
     app = Flask(__name__)
     app.config["PRECONDITIONS_ACCEPT_ALTERED_ETAGS"] = True
-    Compress(app)  # before Preconditions(app)
+    Compress(app)
     add_notes(app, Preconditions(app))
     return app
