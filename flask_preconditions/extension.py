@@ -1,7 +1,7 @@
 """The Flask extension: :class:`Preconditions` and the request accessors.
 
-``init_app`` reads the configuration and registers the request hooks and the
-error handlers; the checks themselves live in :mod:`flask_preconditions.checks`,
+``init_app`` reads the configuration and registers the first-request setup,
+the lock's teardown handler and the error handler; the checks themselves live in :mod:`flask_preconditions.checks`,
 the decorators in :mod:`flask_preconditions.decorators` and the hooks in
 :mod:`flask_preconditions.hooks`.
 """
