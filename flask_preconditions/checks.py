@@ -50,6 +50,7 @@ from .responses import set_validators
 from .state import get_state
 from .state import Settings
 from .validators import body_tags
+from .validators import etag_for_version_cached
 from .validators import to_last_modified
 from .validators import version_tags
 from .views import ResourceSpec
@@ -142,8 +143,13 @@ def validators_from_functions(
         version = call_with_view_args(app, spec.version, view_args)
         if version is None:
             return None, None
+        keys = get_state(app).settings.etag_keys
         try:
-            etag, previous = tags_of_version(app, req, version)
+            if keys is None:
+                etag = etag_for_version_cached(version)
+            else:
+                identity = resource_identity(app, req, declared=False)
+                etag, previous = version_tags(version, identity, keys)
         except TypeError as e:
             raise TypeError(
                 f"The version function of endpoint {req.endpoint!r}"
@@ -223,16 +229,17 @@ def before_view(
     method = req.method
     if method in IGNORING_METHODS:
         return None, None
-    settings = get_state(app).settings
     if spec.uses_functions:
         current, version = validators_from_functions(spec, app, req)
         safe = method in SAFE_METHODS
-        if current is not None and safe and not has_preconditions(req.environ):
+        environ = req.environ
+        if current is not None and safe and not has_preconditions(environ):
             # An unconditional read of an existing resource: nothing to decide.
             record_checked(req, current, version)
-            _apply_if_range(req, current)
+            if "HTTP_IF_RANGE" in environ:
+                _apply_if_range(req, current)
             return None, current
-        decision = _evaluate(settings, req, current, required=True)
+        decision = _evaluate(get_state(app).settings, req, current, required=True)
         if decision.outcome is not Outcome.PROCEED:
             early = answer(decision, current, app, req)
             # What the 200 would have carried (RFC 9110 §15.4.5).
@@ -245,7 +252,7 @@ def before_view(
     if method in SAFE_METHODS:
         # Body hashes need the response: decided in after_view.
         return None, None
-    check_against_get(settings, app, req)
+    check_against_get(get_state(app).settings, app, req)
     return None, None
 
 
@@ -276,7 +283,8 @@ def after_view(
         return response
     method = req.method
     if method in SAFE_METHODS:
-        add_headers(response, spec.headers)
+        if spec.headers:
+            add_headers(response, spec.headers)
         revalidate(app, req, response)
         if spec.uses_functions:
             set_validators(response, current)

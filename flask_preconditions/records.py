@@ -26,20 +26,21 @@ UNSET: t.Any = object()
 
 
 class Record:
-    """What the extension remembers about one request."""
+    """What the extension remembers about one request.
 
-    __slots__ = ("checked", "held", "new_last_modified", "new_version")
+    The class attributes are the defaults: a new record costs no
+    initialisation, and most requests set one field at most.
+    """
 
-    def __init__(self) -> None:
-        #: The validators the request's preconditions were checked against,
-        #: and the version they came from, once it was checked.
-        self.checked: tuple[Validators | None, t.Any] | None = None
-        #: The version the request's write produced (:data:`UNSET`: not said).
-        self.new_version: t.Any = UNSET
-        #: The modification date that write declared.
-        self.new_last_modified: dt.datetime | dt.date | None = None
-        #: The write lock the request holds, if any.
-        self.held: HeldLock | None = None
+    #: The validators the request's preconditions were checked against, and
+    #: the version they came from, once it was checked.
+    checked: tuple[Validators | None, t.Any] | None = None
+    #: The version the request's write produced (:data:`UNSET`: not said).
+    new_version: t.Any = UNSET
+    #: The modification date that write declared.
+    new_last_modified: dt.datetime | dt.date | None = None
+    #: The write lock the request holds, if any.
+    held: HeldLock | None = None
 
 
 def record_of(environ: WSGIEnvironment) -> Record:

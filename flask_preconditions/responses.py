@@ -151,13 +151,10 @@ def revalidate(app: Flask, req: Request, response: Response) -> Response:
     revalidate first. Only where the response has no ``Cache-Control`` of its
     own, and only for resources whose writes the extension checks.
     """
-    state = get_state(app)
-    value = state.settings.cache_control
-    if (
-        value is not None
-        and req.endpoint is not None
-        and header_value(response.headers, "Cache-Control") is None
-        and state.writes_checked(app, req.endpoint)
-    ):
-        response.headers["Cache-Control"] = value
+    endpoint = req.endpoint
+    if endpoint is None:
+        return response
+    value = get_state(app).cache_control_of(app, endpoint)
+    if value is not None and not response.headers.getlist("Cache-Control"):
+        response.headers.add("Cache-Control", value)
     return response
