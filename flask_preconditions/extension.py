@@ -1,8 +1,9 @@
 """The Flask extension: :class:`Preconditions` and the request accessors.
 
 ``init_app`` reads the configuration and registers the first-request setup,
-the lock's teardown handler and the error handler; the checks themselves live in :mod:`flask_preconditions.checks`,
-the decorators in :mod:`flask_preconditions.decorators` and the hooks in
+the release of write locks and the error handler; the checks themselves live
+in :mod:`flask_preconditions.checks`, the decorators in
+:mod:`flask_preconditions.decorators` and the hooks in
 :mod:`flask_preconditions.hooks`.
 """
 
@@ -26,7 +27,7 @@ from .decorators import decorate_last_modified
 from .decorators import ETagDecorator
 from .decorators import header_items
 from .decorators import lazy_etag
-from .locking import release_write
+from .locking import release_after
 from .problems import problem_response
 from .state import DEFAULTS
 from .state import EXTENSION_NAME
@@ -150,7 +151,8 @@ class Preconditions:
 
         app.before_request(prepare)
         if settings.lock is not None:
-            app.teardown_request(release_write)
+            # Flask's documented way of adding WSGI middleware.
+            app.wsgi_app = release_after(app.wsgi_app)  # type: ignore[assignment]
         # One handler for every HTTP error, passing through those it does not
         # render, so that Flask's own lookup lets any handler of the app win:
         # one for a status or class (found first), a blueprint's (found before

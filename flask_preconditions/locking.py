@@ -2,18 +2,19 @@
 
 A write the extension checks takes the lock of its resource before its
 preconditions are evaluated and keeps it until the request is torn down,
-after the view, its commit and the new validators. Two writes that carry the
-same valid entity-tag therefore run one after the other, and the second is
-evaluated against what the first wrote: check and write are atomic whatever
-the view does. The backends are in :mod:`flask_preconditions.locks`.
+after the view, its commit and the new validators (:func:`release_after`).
+Two writes that carry the same valid entity-tag therefore run one after the
+other, and the second is evaluated against what the first wrote: check and
+write are atomic whatever the view does. The backends are in
+:mod:`flask_preconditions.locks`.
 """
 
 from __future__ import annotations
 
 import logging
+import typing as t
 
 from flask import Flask
-from flask import request
 from flask.wrappers import Request
 
 from .conditions import IGNORING_METHODS
@@ -22,9 +23,15 @@ from .identity import resource_identity
 from .locks import LockTimeout
 from .problems import ResourceBusy
 from .records import existing_record
+from .records import Record
 from .records import record_of
 from .responses import has_preconditions
 from .state import Settings
+
+if t.TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse
+    from _typeshed.wsgi import WSGIApplication
+    from _typeshed.wsgi import WSGIEnvironment
 
 logger = logging.getLogger("flask_preconditions")
 
@@ -58,7 +65,7 @@ def lock_key(settings: Settings, app: Flask, req: Request) -> str:
 def lock_write(settings: Settings, app: Flask, req: Request) -> None:
     """Take the write lock of the request's resource, unless it holds one.
 
-    Released by :func:`release_write` when the request is torn down.
+    Released by :func:`release_after` once the request is torn down.
 
     :raise ResourceBusy: the lock was not free within
         ``PRECONDITIONS_LOCK_TIMEOUT``; nothing was written.
@@ -76,14 +83,36 @@ def lock_write(settings: Settings, app: Flask, req: Request) -> None:
         raise ResourceBusy(retry_after=settings.lock_retry_after) from None
 
 
-def release_write(error: BaseException | None = None) -> None:
-    """Release the request's write lock, if it took one (a teardown handler)."""
-    record = existing_record(request.environ)
-    if record is None or record.held is None:
-        return
+def release_after(wsgi_app: WSGIApplication) -> WSGIApplication:
+    """Wrap an application's WSGI callable so that a request's write lock is
+    released once the request is done.
+
+    ``Flask.wsgi_app`` returns after the request is torn down, its
+    ``teardown_request`` and ``teardown_appcontext`` handlers included (an
+    app that commits there is covered), and also when an error propagates.
+    A WSGI middleware rather than a teardown handler: requests that take no
+    lock, reads above all, pay a function call instead of Flask's call of a
+    handler.
+    """
+
+    def release_locks(
+        environ: WSGIEnvironment, start_response: StartResponse
+    ) -> t.Iterable[bytes]:
+        try:
+            return wsgi_app(environ, start_response)
+        finally:
+            record = existing_record(environ)
+            if record is not None and record.held is not None:
+                _release(record)
+
+    return release_locks
+
+
+def _release(record: Record) -> None:
     held, record.held = record.held, None
     try:
-        held.release()
+        if held is not None:
+            held.release()
     except Exception:
         # The write is done; a lock service that fails now must not turn it
         # into an error. Redis leases and PostgreSQL sessions expire on their own.

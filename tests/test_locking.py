@@ -19,6 +19,7 @@ from flask.testing import FlaskClient
 
 from flask_preconditions import Preconditions
 from flask_preconditions import PROBLEM_MEDIA_TYPE
+from flask_preconditions.locks import LockTimeout
 from flask_preconditions.locks import resource_key
 from flask_preconditions.locks import ThreadLocks
 
@@ -204,6 +205,41 @@ def test_the_lock_is_released_when_the_view_fails(
         client.put("/broken", headers={"If-Match": etag})
     # Taken and released: the lock is free again.
     held(locks, app, "/broken").release()
+
+
+def test_the_lock_covers_the_apps_teardown_handlers(
+    notes_app: tuple[Flask, Preconditions, dict[int, str]], locks: ThreadLocks
+) -> None:
+    # An app that commits in teardown_request or teardown_appcontext commits
+    # under the lock; it is released once the request is torn down.
+    app, _, _ = notes_app
+    seen: list[str] = []
+    writing: list[bool] = []
+
+    @app.before_request
+    def note_method() -> None:
+        if request.method == "PUT":
+            writing.append(True)
+
+    def try_lock(error: BaseException | None) -> None:
+        if not writing:
+            return
+        try:
+            held(locks, app, "/notes/<int:note_id>", note_id=1).release()
+            seen.append("free")
+        except LockTimeout:
+            seen.append("held")
+
+    app.teardown_request(try_lock)
+    app.teardown_appcontext(try_lock)
+    client = app.test_client()
+    etag = client.get("/notes/1").headers["ETag"]
+    assert (
+        client.put("/notes/1", data="two", headers={"If-Match": etag}).status_code
+        == 200
+    )
+    assert seen == ["held", "held"]
+    held(locks, app, "/notes/<int:note_id>", note_id=1).release()
 
 
 def test_a_compare_and_swap_view_takes_no_lock(
