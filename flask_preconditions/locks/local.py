@@ -5,12 +5,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 import tempfile
 import threading
 import time
 import typing as t
+import weakref
 
 try:
     import fcntl
@@ -27,6 +29,16 @@ from .base import POLL_INTERVAL
 # The first wait of a contended lock; doubled up to POLL_INTERVAL, so that a
 # lock freed soon is taken soon, and a long wait costs little CPU.
 _FIRST_DELAY = 0.0005
+
+# How many lock files each thread keeps open between its acquisitions. Opening
+# one costs more than locking it, but every kept file is a descriptor, and a
+# process has a limit on those (often 1024) that its threads share.
+_FILES_PER_THREAD = 8
+
+# How many keys' paths each FileLocks remembers.
+_RECENT_KEYS = 256
+
+_OPEN_FLAGS = os.O_RDWR | os.O_CREAT | os.O_CLOEXEC
 
 
 def _default_directory() -> str:
@@ -55,14 +67,22 @@ class FileLocks:
     requests, which is safe because a request holds one lock at a time; more
     stripes make that rarer.
 
-    Every lock is taken through a new open file, with :func:`fcntl.flock` on
-    POSIX (``msvcrt.locking`` through the `filelock
-    <https://py-filelock.readthedocs.io/>`__ package on Windows), so two
-    threads of one process exclude each other exactly as two processes do; a
-    lock is not reentrant. A waiter polls, first after half a millisecond,
-    then less often, up to every 10 ms. A lock file that a cleaner removes
-    while it is being waited for is noticed, and the lock taken on its
-    successor.
+    A lock is :func:`fcntl.flock` on POSIX (``msvcrt.locking`` through the
+    `filelock <https://py-filelock.readthedocs.io/>`__ package on Windows),
+    taken on an open file of the thread's own: each thread opens a lock file
+    once and keeps it open for its next locks, up to 8 files per thread (the
+    least recently used is closed first). These locks belong to an open file,
+    so two threads of one process exclude each other exactly as two
+    processes do, and a lock is not reentrant: a thread that asks for a stripe
+    it holds opens the file anew and waits. A lock released by a thread other
+    than the one that took it closes its file. A thread's files are closed
+    when it ends. A forked process never locks through the files it
+    inherits, which share its parent's locks: :func:`os.fork` closes them in
+    the child. A lock dropped unreleased ends when its object is
+    garbage-collected. A waiter polls, first after half a millisecond, then
+    less often, up to every 10 ms. A lock file that a cleaner removes, while
+    it is waited for or between two locks, is noticed, and the lock taken on
+    its successor.
 
     All workers of one application must use the same directory and the same
     number of stripes (else a key names different files), and the directory
@@ -97,6 +117,13 @@ class FileLocks:
         )
         #: How many lock files there are at most.
         self.stripes: int = stripes
+        # The paths of recently used keys: hashing a key and joining its path
+        # cost as much as locking it. Each dict holds paths made with the
+        # settings beside it.
+        self._recent: tuple[tuple[str, int], dict[str, str]] = (
+            (self.directory, self.stripes),
+            {},
+        )
         self._make_directory()
 
     def _make_directory(self) -> None:
@@ -122,8 +149,20 @@ class FileLocks:
 
         .. versionadded:: 0.2
         """
-        stripe = int.from_bytes(key_digest(key)[:8], "big") % self.stripes
-        return os.path.join(self.directory, f"stripe-{stripe}.lock")
+        settings = (self.directory, self.stripes)
+        known, paths = self._recent
+        path = paths.get(key)
+        if path is not None and known == settings:
+            return path
+        directory, stripes = settings
+        stripe = int.from_bytes(key_digest(key)[:8], "big") % stripes
+        path = os.path.join(directory, f"stripe-{stripe}.lock")
+        if known != settings or len(paths) >= _RECENT_KEYS:
+            # Emptied rather than ordered: it only has to stay small.
+            paths = {}
+            self._recent = (settings, paths)
+        paths[key] = path
+        return path
 
     def acquire(self, key: str, timeout: float) -> HeldLock:
         """Take the lock on ``key``; see :meth:`LockBackend.acquire`.
@@ -134,40 +173,59 @@ class FileLocks:
         path = self.path_for(key)
         if fcntl is None:
             return self._acquire_portably(key, path, timeout)
-        deadline = time.monotonic() + timeout
+        # Taken out of the thread's files while it is held, so that a second
+        # lock on this stripe by the same thread opens another file and waits:
+        # flock on the same open file would succeed and exclude nothing.
+        file = _thread_files.files.pop(path, None)
+        if file is not None and file.pid != os.getpid():
+            # A fork that ran no at-fork handler (a server forking from C):
+            # the parent's open file shares the parent's locks.
+            file.close()
+            file = None
+        # The clock is read once the lock is found busy: a free one needs no
+        # deadline.
+        deadline = None
         delay = _FIRST_DELAY
         while True:
-            fd = self._open(path)
-            # Each acquisition opens the file anew: flock locks belong to an
-            # open file, so two threads of one process exclude each other as
-            # two processes do, and the OS drops a dead process's locks.
+            if file is None:
+                file = self._open(path)
             while True:
                 try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    fcntl.flock(file.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                     break
                 except BlockingIOError:
-                    remaining = deadline - time.monotonic()
+                    now = time.monotonic()
+                    if deadline is None:
+                        deadline = now + timeout
+                    remaining = deadline - now
                     if remaining <= 0:
-                        os.close(fd)
+                        _keep(path, file)
                         raise LockTimeout(key, timeout) from None
                     time.sleep(min(delay, remaining))
                     delay = min(delay * 2, POLL_INTERVAL)
                 except BaseException:
-                    os.close(fd)
+                    file.close()
                     raise
-            if _still_linked(fd, path):
-                return _FileHold(key, fd)
-            # A cleaner removed the file while we waited: a lock on the old
-            # file excludes no one who opens the new one. Start again.
-            os.close(fd)
+            try:
+                linked = os.fstat(file.fd).st_nlink > 0
+            except BaseException:
+                file.close()
+                raise
+            if linked:
+                return _FileHold(key, path, file)
+            # A cleaner removed the file, while we waited or since this thread
+            # last used it: a lock on the old file excludes no one who opens
+            # the new one. Closing releases it; start again on the new one.
+            file.close()
+            file = None
 
-    def _open(self, path: str) -> int:
+    def _open(self, path: str) -> _LockFile:
         try:
-            return os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            return _open_lock_file(path)
         except FileNotFoundError:
             # A temporary-file cleaner removed the directory.
             self._make_directory()
-            return os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            return _open_lock_file(path)
 
     def _acquire_portably(self, key: str, path: str, timeout: float) -> HeldLock:
         # Windows: msvcrt locks through the filelock package.
@@ -196,26 +254,115 @@ class FileLocks:
         return f"{type(self).__name__}({self.directory!r}, stripes={self.stripes})"
 
 
-def _still_linked(fd: int, path: str) -> bool:
+class _LockFile:
+    """An open lock file, which one thread at a time locks or keeps open."""
+
+    __slots__ = ("__weakref__", "fd", "pid")
+
+    def __init__(self, fd: int) -> None:
+        #: The descriptor, or -1 once closed.
+        self.fd = fd
+        #: The process that opened it.
+        self.pid = os.getpid()
+
+    def close(self) -> None:
+        # Marked closed before it is, so that a child forked in between never
+        # closes a number that the parent has given up and may reuse.
+        fd, self.fd = self.fd, -1
+        if fd >= 0:
+            os.close(fd)
+
+    def __del__(self) -> None:
+        self.close()
+
+
+class _ThreadFiles(threading.local):
+    """The unlocked files a thread keeps open, by path, least recently used
+    first.
+
+    Only its own thread touches it, so it needs no lock. It goes when the
+    thread ends, and its files are closed then.
+    """
+
+    def __init__(self) -> None:
+        self.files: dict[str, _LockFile] = {}
+
+
+_thread_files = _ThreadFiles()
+
+# Every lock file of this process, for a forked child to close. A child shares
+# its parent's open files, and so their locks: a file it kept would let it in
+# beside its parent, and would keep a lock alive after the parent died.
+_open_files: weakref.WeakSet[_LockFile] = weakref.WeakSet()
+# Held across each open and by fork, so that no file is open but unlisted
+# when a process forks. Reentrant, for a signal handler that forks.
+_opening = threading.RLock()
+
+
+def _open_lock_file(path: str) -> _LockFile:
+    with _opening:
+        file = _LockFile(os.open(path, _OPEN_FLAGS, 0o600))
+        _open_files.add(file)
+    return file
+
+
+def _close_inherited_files() -> None:
     try:
-        held = os.fstat(fd)
-        named = os.stat(path)
-    except FileNotFoundError:
-        return False
-    return (held.st_dev, held.st_ino) == (named.st_dev, named.st_ino)
+        for file in list(_open_files):
+            # This closes the child's copy only: an flock ends when the last
+            # copy of its open file is closed, so the parent keeps its locks.
+            # A number that someone else closed is no longer ours to report.
+            with contextlib.suppress(OSError):
+                file.close()
+        _open_files.clear()
+        _thread_files.files.clear()
+    finally:
+        _opening.release()
+
+
+if fcntl is not None:
+    os.register_at_fork(
+        before=_opening.acquire,
+        after_in_parent=_opening.release,
+        after_in_child=_close_inherited_files,
+    )
+
+
+def _keep(path: str, file: _LockFile) -> None:
+    """Keep an unlocked file open for the current thread's next lock."""
+    files = _thread_files.files
+    if path in files:
+        file.close()
+        return
+    files[path] = file
+    if len(files) > _FILES_PER_THREAD:
+        files.pop(next(iter(files))).close()
 
 
 class _FileHold(Hold):
-    def __init__(self, key: str, fd: int) -> None:
+    def __init__(self, key: str, path: str, file: _LockFile) -> None:
         super().__init__(key)
-        self._fd = fd
+        self._path = path
+        self._file: _LockFile | None = file
+        self._thread = threading.get_ident()
 
     def _release(self) -> None:
-        # Closing the file releases its lock; unlocking first says so plainly.
+        file, self._file = self._file, None
+        if file is None or file.fd < 0:
+            # Closed in a forked child: the lock is its parent's.
+            return
         try:
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
-        finally:
-            os.close(self._fd)
+            fcntl.flock(file.fd, fcntl.LOCK_UN)
+        except BaseException:
+            file.close()
+            raise
+        # Each thread touches only its own files, so that they need no lock.
+        # (A thread that took the ident of the ended acquirer keeps the file
+        # among its own, which is as safe.)
+        if threading.get_ident() == self._thread:
+            _keep(self._path, file)
+        else:
+            file.close()
 
 
 class _PortableFileHold(Hold):
