@@ -17,6 +17,7 @@ from flask import request
 from flask.wrappers import Request
 from flask.wrappers import Response
 from werkzeug.exceptions import HTTPException
+from werkzeug.http import quote_etag
 
 from .comparison import if_range_holds
 from .compat import handle_error
@@ -44,6 +45,7 @@ from .responses import has_preconditions
 from .responses import header_value
 from .responses import not_modified
 from .responses import not_modified_class
+from .responses import response_last_modified
 from .responses import response_validators
 from .responses import revalidate
 from .responses import set_validators
@@ -437,18 +439,22 @@ def conditional_body_response(
     """
     if response.status_code != 200:
         return response
-    if header_value(response.headers, "ETag") is None:
+    headers = response.headers
+    own_tag = header_value(headers, "ETag")
+    if own_tag is None:
         if response.is_streamed or response.direct_passthrough:
             return response
-        if header_value(response.headers, "Content-Encoding") is not None:
+        if header_value(headers, "Content-Encoding") is not None:
             _warn_encoded_once(app)
         etag, previous = tags_of_body(app, req, response.get_data())
-        response.set_etag(etag, weak)
-    else:
-        previous = ()
+        headers.add("ETag", quote_etag(etag, weak))
     if not has_preconditions(req.environ):
         return response
-    current = response_validators(response)._replace(previous=previous)
+    if own_tag is None:
+        # The tag just computed, rather than parsed back from the header.
+        current = Validators(etag, weak, response_last_modified(response), previous)
+    else:
+        current = response_validators(response)
     decision = _evaluate(settings, req, current, required=False)
     if decision.outcome is Outcome.PROCEED:
         return response

@@ -332,7 +332,9 @@ def _require_precondition(
 # (RFC 9110 §8.3 to §8.6, §14.4, §15.4.5). Everything else a 200 carries stays
 # on its 304: validators, caching headers, Set-Cookie, and what the app's hooks
 # added (CORS, tracing).
-_CONTENT_METADATA = frozenset(
+#: The lower-case names of the headers a 304 made from a 200 leaves out
+#: (:func:`kept_on_not_modified`).
+CONTENT_METADATA = frozenset(
     {
         "content-type",
         "content-length",
@@ -356,7 +358,7 @@ def kept_on_not_modified(name: str) -> bool:
 
     .. versionadded:: 0.2
     """
-    return name.lower() not in _CONTENT_METADATA
+    return name.lower() not in CONTENT_METADATA
 
 
 def clamp_last_modified(last_modified: dt.datetime, now: dt.datetime) -> dt.datetime:

@@ -16,7 +16,7 @@ from werkzeug.datastructures import Headers
 from werkzeug.http import unquote_etag
 
 from .conditions import clamp_last_modified
-from .conditions import kept_on_not_modified
+from .conditions import CONTENT_METADATA
 from .conditions import Validators
 from .headers import parse_http_date
 from .state import get_state
@@ -89,12 +89,13 @@ def set_validators(response: Response, current: Validators | None) -> None:
 def response_validators(response: Response) -> Validators:
     """The validators a response carries (its ETag and Last-Modified)."""
     etag, weak = unquote_etag(header_value(response.headers, "ETag"))
-    last_modified = header_value(response.headers, "Last-Modified")
-    return Validators(
-        etag,
-        bool(weak),
-        None if last_modified is None else parse_http_date(last_modified),
-    )
+    return Validators(etag, bool(weak), response_last_modified(response))
+
+
+def response_last_modified(response: Response) -> dt.datetime | None:
+    """The date of a response's ``Last-Modified``, or ``None``."""
+    value = header_value(response.headers, "Last-Modified")
+    return None if value is None else parse_http_date(value)
 
 
 def not_modified(response: Response) -> Response:
@@ -103,7 +104,11 @@ def not_modified(response: Response) -> Response:
     Building a new response costs more than the rest of the 304 together.
     """
     response.headers = Headers(
-        [(key, value) for key, value in response.headers if kept_on_not_modified(key)]
+        [
+            (key, value)
+            for key, value in response.headers
+            if key.lower() not in CONTENT_METADATA
+        ]
     )
     response.close()
     response.response = []
@@ -130,9 +135,9 @@ def not_modified_class(base: type[Response]) -> type[Response]:
 
     def get_wsgi_headers(self: Response, environ: WSGIEnvironment) -> Headers:
         headers = base.get_wsgi_headers(self, environ)
-        last_modified = header_value(self.headers, "Last-Modified")
-        if last_modified is not None and "Last-Modified" not in headers:
-            headers["Last-Modified"] = last_modified
+        last_modified = self.headers.getlist("Last-Modified")
+        if last_modified and not headers.getlist("Last-Modified"):
+            headers.add("Last-Modified", last_modified[0])
         return headers
 
     cls = _not_modified_classes[base] = t.cast(
