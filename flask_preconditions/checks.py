@@ -27,6 +27,7 @@ from .conditions import IGNORING_METHODS
 from .conditions import NEW_VALIDATOR_METHODS
 from .conditions import Outcome
 from .conditions import Presence
+from .conditions import revalidates_current_tag
 from .conditions import SAFE_METHODS
 from .conditions import Validators
 from .decisions import Cause
@@ -45,6 +46,7 @@ from .responses import has_preconditions
 from .responses import header_value
 from .responses import not_modified
 from .responses import not_modified_class
+from .responses import only_if_none_match
 from .responses import response_last_modified
 from .responses import response_validators
 from .responses import revalidate
@@ -190,6 +192,24 @@ def _evaluate(
     )
 
 
+#: What evaluate() decides for a revalidation of the current tag.
+_NOT_MODIFIED = Decision(
+    Outcome.NOT_MODIFIED,
+    "If-None-Match",
+    "The client's representation is current (RFC 9110 §13.1.2).",
+    cause=Cause.NOT_MODIFIED,
+)
+
+
+def _revalidates(settings: Settings, req: Request, current: Validators | None) -> bool:
+    """Whether a GET or HEAD revalidates exactly the current entity-tag: the
+    304 that :func:`evaluate` would decide, decided at once."""
+    value = only_if_none_match(req.environ)
+    return value is not None and revalidates_current_tag(
+        req.method, value, current, max_header_length=settings.max_header_length
+    )
+
+
 def answer(
     decision: Decision, current: Validators | None, app: Flask, req: Request
 ) -> Response:
@@ -241,7 +261,11 @@ def before_view(
             if "HTTP_IF_RANGE" in environ:
                 _apply_if_range(req, current)
             return None, current
-        decision = _evaluate(get_state(app).settings, req, current, required=True)
+        settings = get_state(app).settings
+        if safe and _revalidates(settings, req, current):
+            decision = _NOT_MODIFIED
+        else:
+            decision = _evaluate(settings, req, current, required=True)
         if decision.outcome is not Outcome.PROCEED:
             early = answer(decision, current, app, req)
             # What the 200 would have carried (RFC 9110 §15.4.5).
@@ -450,6 +474,10 @@ def conditional_body_response(
         headers.add("ETag", quote_etag(etag, weak))
     if not has_preconditions(req.environ):
         return response
+    if own_tag is None and _revalidates(
+        settings, req, Validators(etag, weak, None, previous)
+    ):
+        return not_modified(response)
     if own_tag is None:
         # The tag just computed, rather than parsed back from the header.
         current = Validators(etag, weak, response_last_modified(response), previous)

@@ -158,6 +158,31 @@ def evaluate(
     return _PROCEED
 
 
+def revalidates_current_tag(
+    method: str,
+    if_none_match: str,
+    current: Validators | None,
+    *,
+    max_header_length: int = DEFAULT_MAX_HEADER_LENGTH,
+) -> bool:
+    """Whether a GET or HEAD whose only precondition is ``If-None-Match:
+    <if_none_match>`` is answered 304 by :func:`evaluate`, because the value
+    is exactly the current entity-tag.
+
+    The request clients send most, a cache or a client revalidating the tag it
+    was given, decided without the rest of :func:`evaluate`. Only for a
+    request that carries none of the other three precondition fields; when
+    this returns ``False``, :func:`evaluate` decides.
+
+    .. versionadded:: 0.2
+    """
+    return (
+        method in SAFE_METHODS
+        and len(if_none_match) <= max_header_length
+        and is_current_tag(if_none_match, current, weak=True)
+    )
+
+
 def _evaluate_conditions(
     method: str,
     safe: bool,
@@ -332,9 +357,7 @@ def _require_precondition(
 # (RFC 9110 §8.3 to §8.6, §14.4, §15.4.5). Everything else a 200 carries stays
 # on its 304: validators, caching headers, Set-Cookie, and what the app's hooks
 # added (CORS, tracing).
-#: The lower-case names of the headers a 304 made from a 200 leaves out
-#: (:func:`kept_on_not_modified`).
-CONTENT_METADATA = frozenset(
+_CONTENT_METADATA = frozenset(
     {
         "content-type",
         "content-length",
@@ -358,7 +381,7 @@ def kept_on_not_modified(name: str) -> bool:
 
     .. versionadded:: 0.2
     """
-    return name.lower() not in CONTENT_METADATA
+    return name.lower() not in _CONTENT_METADATA
 
 
 def clamp_last_modified(last_modified: dt.datetime, now: dt.datetime) -> dt.datetime:

@@ -16,7 +16,7 @@ from werkzeug.datastructures import Headers
 from werkzeug.http import unquote_etag
 
 from .conditions import clamp_last_modified
-from .conditions import CONTENT_METADATA
+from .conditions import kept_on_not_modified
 from .conditions import Validators
 from .headers import parse_http_date
 from .state import get_state
@@ -57,6 +57,19 @@ def has_preconditions(environ: WSGIEnvironment) -> bool:
         or "HTTP_IF_MODIFIED_SINCE" in environ
         or "HTTP_IF_UNMODIFIED_SINCE" in environ
     )
+
+
+def only_if_none_match(environ: WSGIEnvironment) -> str | None:
+    """The request's ``If-None-Match`` when it is the only precondition header
+    it carries, else ``None``."""
+    value: str | None = environ.get("HTTP_IF_NONE_MATCH")
+    if value is None or (
+        "HTTP_IF_MATCH" in environ
+        or "HTTP_IF_MODIFIED_SINCE" in environ
+        or "HTTP_IF_UNMODIFIED_SINCE" in environ
+    ):
+        return None
+    return value
 
 
 def header_value(headers: Headers, name: str) -> str | None:
@@ -101,15 +114,11 @@ def response_last_modified(response: Response) -> dt.datetime | None:
 def not_modified(response: Response) -> Response:
     """Turn a 200 into its 304 in place, as Werkzeug's ``make_conditional`` does.
 
-    Building a new response costs more than the rest of the 304 together.
+    Building a new response costs more than the rest of the 304 together. The
+    content metadata it must not carry is left out when it is sent
+    (:func:`not_modified_class`), so that the response keeps its headers for
+    the ``after_request`` hooks that still run.
     """
-    response.headers = Headers(
-        [
-            (key, value)
-            for key, value in response.headers
-            if key.lower() not in CONTENT_METADATA
-        ]
-    )
     response.close()
     response.response = []
     response.status_code = 304
@@ -121,12 +130,13 @@ _not_modified_classes: dict[type[Response], type[Response]] = {}
 
 
 def not_modified_class(base: type[Response]) -> type[Response]:
-    """A subclass of the app's response class that keeps Last-Modified on 304s.
+    """A subclass of the app's response class whose 304s carry every header but
+    content metadata (:func:`~flask_preconditions.conditions.kept_on_not_modified`).
 
     Werkzeug drops Last-Modified from every 304 with the other entity headers,
     but a cache that holds a representation validated only by its date needs
     it to select and freshen that representation (RFC 9110 §15.4.5, RFC 9111
-    §4.3.4).
+    §4.3.4); and it keeps some content metadata (``Content-Disposition``).
     """
     try:
         return _not_modified_classes[base]
@@ -135,6 +145,11 @@ def not_modified_class(base: type[Response]) -> type[Response]:
 
     def get_wsgi_headers(self: Response, environ: WSGIEnvironment) -> Headers:
         headers = base.get_wsgi_headers(self, environ)
+        if self.status_code != 304:
+            return headers
+        # One pass over the few headers Werkzeug left; usually none goes.
+        for name in [key for key, _ in headers if not kept_on_not_modified(key)]:
+            del headers[name]
         last_modified = self.headers.getlist("Last-Modified")
         if last_modified and not headers.getlist("Last-Modified"):
             headers.add("Last-Modified", last_modified[0])

@@ -426,3 +426,47 @@ def test_body_hash_304_keeps_the_declared_headers(
     )
     assert again.status_code == 304
     assert again.headers["Cache-Control"] == "no-cache"
+
+
+@pytest.mark.parametrize("mode", ["app-wide", "bare-etag"])
+def test_a_304_leaves_out_content_metadata_and_keeps_everything_else(
+    mode: str,
+) -> None:
+    app = Flask("metadata")
+    pre = Preconditions(app)
+    seen_by_hooks: list[str | None] = []
+
+    def report() -> Response:
+        response = Response("a report", mimetype="text/plain")
+        response.headers["Content-Disposition"] = 'attachment; filename="r.txt"'
+        response.headers["Content-Language"] = "en"
+        response.headers["X-Trace"] = "abc"
+        response.last_modified = 1_700_000_000
+        return response
+
+    view = pre.etag(report) if mode == "bare-etag" else report
+    app.add_url_rule("/report", "report", view, methods=["GET", "PUT"])
+
+    @app.after_request
+    def look(response: Response) -> Response:
+        # Hooks that run after the 304 is made still see it whole.
+        seen_by_hooks.append(response.headers.get("Content-Disposition"))
+        return response
+
+    client = app.test_client()
+    tag = client.get("/report").headers["ETag"]
+    revalidated = client.get("/report", headers={"If-None-Match": tag})
+    assert revalidated.status_code == 304
+    assert revalidated.data == b""
+    for name in (
+        "Content-Disposition",
+        "Content-Language",
+        "Content-Type",
+        "Content-Length",
+    ):
+        assert name not in revalidated.headers, name
+    assert revalidated.headers["X-Trace"] == "abc"
+    assert revalidated.headers["ETag"] == tag
+    assert revalidated.headers["Cache-Control"] == "no-cache"
+    assert revalidated.headers["Last-Modified"] == "Tue, 14 Nov 2023 22:13:20 GMT"
+    assert seen_by_hooks[-1] == 'attachment; filename="r.txt"'

@@ -756,3 +756,55 @@ def test_altered_tags_are_refused_by_default_with_their_cause(
     decision = evaluate("PUT", {"If-Match": value}, CURRENT)
     assert decision.outcome is Outcome.PRECONDITION_FAILED
     assert decision.cause is cause
+
+
+# -- the revalidation shortcut agrees with evaluate() ---------------------------
+
+TAG_CHARS = st.text(
+    alphabet=st.characters(
+        min_codepoint=0x21, max_codepoint=0x7E, exclude_characters='"'
+    ),
+    min_size=1,
+    max_size=12,
+)
+
+
+@given(
+    etag=TAG_CHARS,
+    weak=st.booleans(),
+    previous=st.lists(TAG_CHARS, max_size=2),
+    method=st.sampled_from(["GET", "HEAD", "PUT", "DELETE", "POST"]),
+    value=st.one_of(
+        st.sampled_from(["{t}", "W/{t}", " {t}\t", "{t}, {t}", "*", "", '"other"']),
+        st.text(max_size=20),
+    ),
+    limit=st.sampled_from([4, 8192]),
+)
+@settings(max_examples=400)
+def test_revalidates_current_tag_is_evaluates_304(
+    etag: str, weak: bool, previous: list[str], method: str, value: str, limit: int
+) -> None:
+    current = Validators(etag, weak, None, tuple(previous))
+    if_none_match = value.replace("{t}", f'"{etag}"')
+    shortcut = conditions.revalidates_current_tag(
+        method, if_none_match, current, max_header_length=limit
+    )
+    decision = evaluate(
+        method, {"If-None-Match": if_none_match}, current, max_header_length=limit
+    )
+    if shortcut:
+        assert decision.outcome is Outcome.NOT_MODIFIED
+        assert decision.cause is Cause.NOT_MODIFIED
+    exact = if_none_match.strip(" \t").removeprefix("W/") == f'"{etag}"'
+    if exact and method in ("GET", "HEAD") and len(if_none_match) <= limit:
+        assert shortcut
+
+
+def test_revalidates_current_tag_needs_a_resource_with_a_tag() -> None:
+    assert not conditions.revalidates_current_tag("GET", '"a"', None)
+    assert not conditions.revalidates_current_tag(
+        "GET", '"a"', Validators(None, False, None)
+    )
+    assert conditions.revalidates_current_tag(
+        "GET", '"old"', Validators("new", False, None, ("old",))
+    )
