@@ -82,26 +82,50 @@ def prepare_once(state: State, app: Flask) -> None:
 
 def checked_view(state: State, view: View) -> View:
     """``view`` with the checks of :attr:`~flask_preconditions.views.Mode.HOOKS`
-    around it, for the methods the hooks cover.
+    around it, for the methods the hooks cover."""
+    return CheckedView(state, view)
 
-    Keeps the view's name and attributes (``view_class``, ``methods``), so
-    that Flask and the route classification see the same view; the original
-    is the wrapper's ``__wrapped__``.
+
+class CheckedView:
+    """A view with the checks of app-wide mode or a protected blueprint around
+    it, in ``app.view_functions`` in place of the view.
+
+    It keeps the view's name and attributes (``view_class``, ``methods``), so
+    that Flask and the route classification see the same view; ``__wrapped__``
+    is the view, and it compares equal to it, so that code that looks an
+    endpoint up by its view function (apispec's ``FlaskPlugin``) still finds
+    it.
     """
-    is_async = inspect.iscoroutinefunction(view)
 
-    def checked(**kwargs: t.Any) -> t.Any:
+    def __init__(self, state: State, view: View) -> None:
+        functools.update_wrapper(self, view)
+        setattr(self, HOOKED_VIEW_ATTRIBUTE, True)
+        self._state = state
+        self._view = view
+        self._is_async = inspect.iscoroutinefunction(view)
+
+    def __call__(self, **kwargs: t.Any) -> t.Any:
         app, req = current()
-        call = app.ensure_sync(view) if is_async else view
+        view = app.ensure_sync(self._view) if self._is_async else self._view
+        state = self._state
         route = state.route(app, req.endpoint, req.method)
         if route.mode is not Mode.HOOKS:
-            return call(**kwargs)
+            return view(**kwargs)
         before_view(state, route, app, req)
-        return after_view(state, app, req, app.make_response(call(**kwargs)))
+        return after_view(state, app, req, app.make_response(view(**kwargs)))
 
-    functools.update_wrapper(checked, view)
-    setattr(checked, HOOKED_VIEW_ATTRIBUTE, True)
-    return checked
+    def __eq__(self, other: object) -> bool:
+        return (
+            other is self
+            or other is self._view
+            or (isinstance(other, CheckedView) and other._view is self._view)
+        )
+
+    def __hash__(self) -> int:
+        return hash(self._view)
+
+    def __repr__(self) -> str:
+        return f"<checked {self._view!r}>"
 
 
 def before_view(state: State, route: Route, app: Flask, req: Request) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import typing as t
+import weakref
 
 from flask import Flask
 from flask.wrappers import Request
@@ -24,9 +25,14 @@ from .locks import LockTimeout
 from .problems import ResourceBusy
 from .records import existing_record
 from .records import Record
+from .records import RECORD_KEY
 from .records import record_of
 from .responses import has_preconditions
 from .state import Settings
+
+#: The WSGI environ key that says :func:`release_after` will release the
+#: request's lock.
+RELEASES_KEY = "flask_preconditions.releases"
 
 if t.TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse
@@ -81,6 +87,11 @@ def lock_write(settings: Settings, app: Flask, req: Request) -> None:
         record.held = backend.acquire(key, settings.lock_timeout)
     except LockTimeout:
         raise ResourceBusy(retry_after=settings.lock_retry_after) from None
+    if RELEASES_KEY not in req.environ:
+        # Dispatched without app.wsgi_app (test_request_context() and
+        # full_dispatch_request(), or middleware that replaced it): released
+        # when the request object goes, at the latest.
+        weakref.finalize(req, _release, record)
 
 
 def release_after(wsgi_app: WSGIApplication) -> WSGIApplication:
@@ -98,10 +109,12 @@ def release_after(wsgi_app: WSGIApplication) -> WSGIApplication:
     def release_locks(
         environ: WSGIEnvironment, start_response: StartResponse
     ) -> t.Iterable[bytes]:
+        environ[RELEASES_KEY] = True
         try:
             return wsgi_app(environ, start_response)
         finally:
-            record = existing_record(environ)
+            # Popped, so that an environ used again starts with no record.
+            record = environ.pop(RECORD_KEY, None)
             if record is not None and record.held is not None:
                 _release(record)
 
@@ -109,6 +122,7 @@ def release_after(wsgi_app: WSGIApplication) -> WSGIApplication:
 
 
 def _release(record: Record) -> None:
+    # Once: from the WSGI wrapper, or from the request object's finalizer.
     held, record.held = record.held, None
     try:
         if held is not None:

@@ -242,6 +242,70 @@ def test_the_lock_covers_the_apps_teardown_handlers(
     held(locks, app, "/notes/<int:note_id>", note_id=1).release()
 
 
+def test_a_write_dispatched_without_wsgi_app_releases_its_lock(
+    notes_app: tuple[Flask, Preconditions, dict[int, str]], locks: ThreadLocks
+) -> None:
+    # test_request_context() and full_dispatch_request() bypass app.wsgi_app,
+    # whose wrapper releases locks: the request object's end does instead.
+    app, _, notes = notes_app
+    client = app.test_client()
+    etag = client.get("/notes/1").headers["ETag"]
+    with app.test_request_context(
+        "/notes/1", method="PUT", data="two", headers={"If-Match": etag}
+    ):
+        assert app.full_dispatch_request().status_code == 200
+    assert notes[1] == "two"
+    held(locks, app, "/notes/<int:note_id>", note_id=1).release()
+    etag = client.get("/notes/1").headers["ETag"]
+    assert (
+        client.put("/notes/1", data="three", headers={"If-Match": etag}).status_code
+        == 200
+    )
+
+
+def test_an_environ_used_twice_starts_with_no_record(locks: ThreadLocks) -> None:
+    import io
+
+    from werkzeug.test import EnvironBuilder
+
+    from flask_preconditions import set_new_version
+
+    app = Flask("reused")
+    pre = Preconditions(app, lock=locks)
+    data = {"version": 1}
+
+    @app.route("/x", methods=["GET", "PUT"])
+    @pre.etag(lambda: data["version"])
+    def x() -> dict[str, int]:
+        if request.method == "PUT":
+            data["version"] += 1
+            if request.args.get("declare"):
+                set_new_version(data["version"])
+        return data
+
+    client = app.test_client()
+    environ = EnvironBuilder(
+        "/x",
+        method="PUT",
+        query_string="declare=1",
+        headers={"If-Match": client.get("/x").headers["ETag"]},
+    ).get_environ()
+    tags = []
+    captured: list[list[tuple[str, str]]] = []
+    for query in ("declare=1", ""):
+        environ.update(
+            QUERY_STRING=query,
+            HTTP_IF_MATCH=client.get("/x").headers["ETag"],
+            **{"wsgi.input": io.BytesIO()},
+        )
+        app(environ, lambda status, h, exc_info=None: captured.append(h))
+        tags.append(dict(captured[-1])["ETag"])
+    # The second write declared nothing: its tag is the version function's,
+    # not the version the first one declared.
+    assert tags[1] == client.get("/x").headers["ETag"] != tags[0]
+    held(locks, app, "/x").release()
+
+
 def test_a_compare_and_swap_view_takes_no_lock(
     notes_app: tuple[Flask, Preconditions, dict[int, str]], locks: ThreadLocks
 ) -> None:

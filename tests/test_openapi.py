@@ -220,6 +220,27 @@ def test_plugin_uses_the_current_app_when_given_none() -> None:
     assert "304" in api.to_dict()["paths"]["/hashed"]["get"]["responses"]
 
 
+def test_a_spec_built_after_the_first_request_finds_the_covered_views() -> None:
+    # App-wide mode puts a wrapper in app.view_functions at the first request;
+    # FlaskPlugin looks an endpoint up by comparing view functions, as an
+    # /openapi.json route that builds the spec per request would.
+    app = Flask("wrapped")
+    Preconditions(app)
+
+    @app.route("/plain", methods=["GET", "PUT"])
+    def plain() -> dict[str, str]:
+        return {}
+
+    app.test_client().get("/plain")
+    assert app.view_functions["plain"] is not plain
+    api = APISpec("Test", "1", "3.1.0", plugins=[FlaskPlugin(), PreconditionsPlugin()])
+    with app.test_request_context():
+        api.path(view=plain, operations=_operations(["get", "put"]))
+    operations = api.to_dict()["paths"]["/plain"]
+    assert "304" in operations["get"]["responses"]
+    assert "428" in operations["put"]["responses"]
+
+
 def test_openapi_2_is_refused() -> None:
     with pytest.raises(APISpecError, match="OpenAPI 3"):
         APISpec("Test", "1", "2.0", plugins=[PreconditionsPlugin()])
