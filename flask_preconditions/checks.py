@@ -282,6 +282,70 @@ def before_view(
     return None, None
 
 
+def plain_read(
+    spec: ResourceSpec,
+    app: Flask,
+    req: Request,
+    view: t.Callable[..., t.Any],
+    args: tuple[t.Any, ...],
+    kwargs: dict[str, t.Any],
+) -> Response | None:
+    """Answer an unconditional GET or HEAD of a view whose spec
+    :attr:`~flask_preconditions.views.ResourceSpec.reads_plainly`: the view's
+    response with the resource's entity-tag, the declared headers and
+    ``Cache-Control``, as :func:`before_view` and :func:`after_view` would
+    give it, with nothing to decide.
+
+    ``None`` when the resource does not exist or the request carries
+    ``If-Range``: :func:`before_view` answers those.
+    """
+    environ = req.environ
+    if "HTTP_IF_RANGE" in environ:
+        return None
+    func = t.cast("t.Callable[..., t.Any]", spec.version)
+    version = call_with_view_args(app, func, req.view_args or {})
+    if version is None:
+        return None
+    state = get_state(app)
+    keys = state.settings.etag_keys
+    previous: tuple[str, ...] = ()
+    try:
+        if keys is None:
+            etag = etag_for_version_cached(version)
+        else:
+            identity = resource_identity(app, req, declared=False)
+            etag, previous = version_tags(version, identity, keys)
+    except TypeError as e:
+        raise TypeError(
+            f"The version function of endpoint {req.endpoint!r}"
+            f" returned an unsupported value. {e}"
+        ) from None
+    record_of(environ).checked = (Validators(etag, spec.weak, None, previous), version)
+    response = app.make_response(view(*args, **kwargs))
+    if not 200 <= response.status_code < 300:
+        return response
+    if spec.headers:
+        add_headers(response, spec.headers)
+    headers = response.headers
+    has_etag = has_cache_control = False
+    for name, _ in headers:
+        lower = name.lower()
+        if lower == "etag":
+            has_etag = True
+        elif lower == "cache-control":
+            has_cache_control = True
+    if not has_cache_control:
+        endpoint = req.endpoint
+        value = None if endpoint is None else state.cache_control_of(app, endpoint)
+        if value is not None:
+            headers.add("Cache-Control", value)
+    # The extension's tag wins over one the view set (as in after_view).
+    if has_etag:
+        del headers["ETag"]
+    headers.add("ETag", quote_etag(etag, spec.weak))
+    return response
+
+
 def _apply_if_range(req: Request, current: Validators | None) -> None:
     """Decide ``If-Range`` (RFC 9110 §13.1.5) against the resource's validators.
 

@@ -75,6 +75,20 @@ class ResourceSpec:
         )
 
     @property
+    def reads_plainly(self) -> bool:
+        """Whether an unconditional read needs only the version function: no
+        date function, no body hash, no authorisation to run first.
+
+        .. versionadded:: 0.2
+        """
+        return (
+            self.version is not None
+            and self.last_modified is None
+            and self.authorize is None
+            and not self.body
+        )
+
+    @property
     def compare_and_swap(self) -> bool:
         """Whether writes are atomic without a lock.
 
