@@ -236,6 +236,20 @@ def authorize(spec: ResourceSpec, app: Flask, req: Request) -> None:
         call_with_view_args(app, spec.authorize, req.view_args or {})
 
 
+def _early_answer(
+    decision: Decision,
+    current: Validators | None,
+    spec: ResourceSpec,
+    app: Flask,
+    req: Request,
+) -> Response:
+    """The 304 decided before the view, with what the 200 would have carried
+    (RFC 9110 §15.4.5); or the raised problem."""
+    early = answer(decision, current, app, req)
+    add_headers(early, spec.headers)
+    return revalidate(app, req, early)
+
+
 def before_view(
     spec: ResourceSpec, app: Flask, req: Request
 ) -> tuple[Response | None, Validators | None]:
@@ -267,10 +281,7 @@ def before_view(
         else:
             decision = _evaluate(settings, req, current, required=True)
         if decision.outcome is not Outcome.PROCEED:
-            early = answer(decision, current, app, req)
-            # What the 200 would have carried (RFC 9110 §15.4.5).
-            add_headers(early, spec.headers)
-            return revalidate(app, req, early), current
+            return _early_answer(decision, current, spec, app, req), current
         if safe:
             _apply_if_range(req, current)
         record_checked(req, current, version)
@@ -290,18 +301,21 @@ def plain_read(
     args: tuple[t.Any, ...],
     kwargs: dict[str, t.Any],
 ) -> Response | None:
-    """Answer an unconditional GET or HEAD of a view whose spec
-    :attr:`~flask_preconditions.views.ResourceSpec.reads_plainly`: the view's
-    response with the resource's entity-tag, the declared headers and
-    ``Cache-Control``, as :func:`before_view` and :func:`after_view` would
-    give it, with nothing to decide.
+    """Answer a GET or HEAD of a view whose spec
+    :attr:`~flask_preconditions.views.ResourceSpec.reads_plainly`, as
+    :func:`before_view` and :func:`after_view` would: its 304 or problem, or
+    the view's response with the resource's entity-tag, the declared headers
+    and ``Cache-Control``.
 
     ``None`` when the resource does not exist or the request carries
     ``If-Range``: :func:`before_view` answers those.
+
+    :raise HTTPException: a problem that answers the request.
     """
     environ = req.environ
     if "HTTP_IF_RANGE" in environ:
         return None
+    conditional = has_preconditions(environ)
     func = t.cast("t.Callable[..., t.Any]", spec.version)
     version = call_with_view_args(app, func, req.view_args or {})
     if version is None:
@@ -320,7 +334,16 @@ def plain_read(
             f"The version function of endpoint {req.endpoint!r}"
             f" returned an unsupported value. {e}"
         ) from None
-    record_of(environ).checked = (Validators(etag, spec.weak, None, previous), version)
+    current = Validators(etag, spec.weak, None, previous)
+    if conditional:
+        settings = state.settings
+        if _revalidates(settings, req, current):
+            decision = _NOT_MODIFIED
+        else:
+            decision = _evaluate(settings, req, current, required=True)
+        if decision.outcome is not Outcome.PROCEED:
+            return _early_answer(decision, current, spec, app, req)
+    record_of(environ).checked = (current, version)
     response = app.make_response(view(*args, **kwargs))
     if not 200 <= response.status_code < 300:
         return response

@@ -25,7 +25,6 @@ from .conditions import SAFE_METHODS
 from .conditions import Validators
 from .locking import lock_write
 from .locking import needs_lock
-from .responses import has_preconditions
 from .state import get_state
 from .views import AUTHORIZE_ATTRIBUTE
 from .views import DECORATED_BY_ATTRIBUTE
@@ -156,12 +155,8 @@ def decorate(
             # The proxies are resolved once: each lookup costs a context
             # variable read, and the checks below need them many times.
             app, req = current()
-            if (
-                req.method in SAFE_METHODS
-                and spec.reads_plainly
-                and not has_preconditions(req.environ)
-            ):
-                # The read most requests are, on a path of its own.
+            if req.method in SAFE_METHODS and spec.reads_plainly:
+                # The reads most requests are, on a path of their own.
                 response = plain_read(spec, app, req, view, args, kwargs)
                 if response is not None:
                     return response
