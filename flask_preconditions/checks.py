@@ -369,6 +369,29 @@ def plain_read(
     return response
 
 
+def plain_body_read(
+    spec: ResourceSpec,
+    app: Flask,
+    req: Request,
+    view: t.Callable[..., t.Any],
+    args: tuple[t.Any, ...],
+    kwargs: dict[str, t.Any],
+) -> Response:
+    """Answer a GET or HEAD of a view whose spec
+    :attr:`~flask_preconditions.views.ResourceSpec.hashes_plainly`, as
+    :func:`before_view` and :func:`after_view` would: the view's response
+    with the entity-tag of its body, or the 304 or problem it makes."""
+    response = app.make_response(view(*args, **kwargs))
+    if not 200 <= response.status_code < 300:
+        return response
+    if spec.headers:
+        add_headers(response, spec.headers)
+    revalidate(app, req, response)
+    return conditional_body_response(
+        get_state(app).settings, app, req, response, spec.weak
+    )
+
+
 def _apply_if_range(req: Request, current: Validators | None) -> None:
     """Decide ``If-Range`` (RFC 9110 §13.1.5) against the resource's validators.
 

@@ -19,6 +19,7 @@ from flask.wrappers import Response
 from .checks import after_view
 from .checks import authorize
 from .checks import before_view
+from .checks import plain_body_read
 from .checks import plain_read
 from .compat import current
 from .conditions import SAFE_METHODS
@@ -155,11 +156,14 @@ def decorate(
             # The proxies are resolved once: each lookup costs a context
             # variable read, and the checks below need them many times.
             app, req = current()
-            if req.method in SAFE_METHODS and spec.reads_plainly:
-                # The reads most requests are, on a path of their own.
-                response = plain_read(spec, app, req, view, args, kwargs)
-                if response is not None:
-                    return response
+            if req.method in SAFE_METHODS:
+                # The reads most requests are, on paths of their own.
+                if spec.reads_plainly:
+                    response = plain_read(spec, app, req, view, args, kwargs)
+                    if response is not None:
+                        return response
+                elif spec.hashes_plainly:
+                    return plain_body_read(spec, app, req, view, args, kwargs)
             early, validators = _lock_and_check(spec, app, req)
             if early is not None:
                 return early

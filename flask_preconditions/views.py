@@ -89,6 +89,15 @@ class ResourceSpec:
         )
 
     @property
+    def hashes_plainly(self) -> bool:
+        """Whether a read needs only the body hash: no date function, no
+        authorisation to run first.
+
+        .. versionadded:: 0.2
+        """
+        return self.body and self.last_modified is None and self.authorize is None
+
+    @property
     def compare_and_swap(self) -> bool:
         """Whether writes are atomic without a lock.
 
