@@ -85,6 +85,15 @@ def app_wide(store: Store, **options: t.Any) -> Flask:
     return app
 
 
+def exempt(store: Store, **options: t.Any) -> Flask:
+    """``Preconditions(app)`` and an exempt view: what a request the extension
+    does not check pays for it being there."""
+    pre = Preconditions(**options)
+    app = _app("exempt", pre.exempt(item_view(store)))
+    pre.init_app(app)
+    return app
+
+
 def floor(store: Store) -> Flask:
     """A version check written by hand in the view, before building anything:
     the least any implementation can do."""

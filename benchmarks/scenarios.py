@@ -41,6 +41,7 @@ APPS = {
     "version": App(apps.version, OURS, "@pre.etag(version)", "bare", "version", True),
     "hash": App(apps.body_hash, OURS, "@pre.etag, body hash", "bare", "body", True),
     "app_wide": App(apps.app_wide, OURS, "app-wide, no decorator", "bare", None, True),
+    "exempt": App(apps.exempt, OURS, "@pre.exempt, app-wide on", "bare", None),
     # With a key: keyed, resource-bound tags, learnt from a GET.
     "version_keyed": App(
         functools.partial(apps.version, etag_key="bench"),
@@ -94,6 +95,9 @@ ROWS = [Row(*row) for row in (
     ("write_if_match",          "version",      "PUT If-Match",       200),
     ("write_if_match_appwide",  "app_wide",     "PUT If-Match",       200),
     ("428",                     "version",      "PUT",                428),
+    # Requests the extension does not check: an exempt view.
+    ("unchecked_200",           "exempt",       "GET",                200),
+    ("unchecked_write",         "exempt",       "PUT",                200),
     ("412",                     "version",      "PUT stale If-Match", 412),
     # The decorated view again, with app_wide=False: no app-wide hooks.
     ("version_200_no_hooks",    "version",      "GET",                200, NO_HOOKS),

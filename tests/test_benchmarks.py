@@ -27,6 +27,7 @@ OWN = [
     *("version_200_no_hooks", "version_304_no_hooks"),
     *("write_if_match_no_hooks", "write_if_match_lock_off"),
     *("write_if_match_lock_file", "write_if_match_lock_thread"),
+    *("unchecked_200", "unchecked_write"),
 ]
 PEERS = {
     "flask-smorest": (
