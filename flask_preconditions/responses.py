@@ -144,22 +144,41 @@ def not_modified_class(base: type[Response]) -> type[Response]:
         pass
 
     def get_wsgi_headers(self: Response, environ: WSGIEnvironment) -> Headers:
-        headers = base.get_wsgi_headers(self, environ)
         if self.status_code != 304:
-            return headers
-        # One pass over the few headers Werkzeug left; usually none goes.
-        for name in [key for key, _ in headers if not kept_on_not_modified(key)]:
-            del headers[name]
-        last_modified = self.headers.getlist("Last-Modified")
-        if last_modified and not headers.getlist("Last-Modified"):
-            headers.add("Last-Modified", last_modified[0])
-        return headers
+            return base.get_wsgi_headers(self, environ)
+        kept = []
+        for key, value in self.headers:
+            lower = key.lower()
+            if lower in _REWRITTEN:
+                # Werkzeug makes these absolute URLs: let it.
+                return _kept_from(base.get_wsgi_headers(self, environ), self)
+            if kept_on_not_modified(key) and lower != "allow":
+                kept.append((key, value))
+        # What Werkzeug's own 304 would carry, without its copy of every
+        # header and second pass to remove the entity headers, and with
+        # Last-Modified, which it removes.
+        return Headers(kept)
 
     cls = _not_modified_classes[base] = t.cast(
         "type[Response]",
         type("NotModified", (base,), {"get_wsgi_headers": get_wsgi_headers}),
     )
     return cls
+
+
+# Headers whose values Werkzeug rewrites when a response is sent.
+_REWRITTEN = frozenset({"location", "content-location"})
+
+
+def _kept_from(headers: Headers, response: Response) -> Headers:
+    """Werkzeug's 304 headers, less what a 304 must not carry, with
+    Last-Modified put back."""
+    for name in [key for key, _ in headers if not kept_on_not_modified(key)]:
+        del headers[name]
+    last_modified = response.headers.getlist("Last-Modified")
+    if last_modified and not headers.getlist("Last-Modified"):
+        headers.add("Last-Modified", last_modified[0])
+    return headers
 
 
 def revalidate(app: Flask, req: Request, response: Response) -> Response:

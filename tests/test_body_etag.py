@@ -428,9 +428,10 @@ def test_body_hash_304_keeps_the_declared_headers(
     assert again.headers["Cache-Control"] == "no-cache"
 
 
+@pytest.mark.parametrize("location", [None, "/rapport-\u00e9t\u00e9.txt"])
 @pytest.mark.parametrize("mode", ["app-wide", "bare-etag"])
 def test_a_304_leaves_out_content_metadata_and_keeps_everything_else(
-    mode: str,
+    mode: str, location: str | None
 ) -> None:
     app = Flask("metadata")
     pre = Preconditions(app)
@@ -441,6 +442,10 @@ def test_a_304_leaves_out_content_metadata_and_keeps_everything_else(
         response.headers["Content-Disposition"] = 'attachment; filename="r.txt"'
         response.headers["Content-Language"] = "en"
         response.headers["X-Trace"] = "abc"
+        response.headers["Allow"] = "GET, PUT"
+        if location is not None:
+            # Werkzeug makes it a URI, on the 304 too.
+            response.headers["Content-Location"] = location
         response.last_modified = 1_700_000_000
         return response
 
@@ -463,8 +468,11 @@ def test_a_304_leaves_out_content_metadata_and_keeps_everything_else(
         "Content-Language",
         "Content-Type",
         "Content-Length",
+        "Allow",
     ):
         assert name not in revalidated.headers, name
+    if location is not None:
+        assert revalidated.headers["Content-Location"] == "/rapport-%C3%A9t%C3%A9.txt"
     assert revalidated.headers["X-Trace"] == "abc"
     assert revalidated.headers["ETag"] == tag
     assert revalidated.headers["Cache-Control"] == "no-cache"
