@@ -400,6 +400,28 @@ def test_release_is_idempotent(backend: t.Any, key: str) -> None:
     again.release()
 
 
+def test_racing_releases_release_once(backend: t.Any, key: str) -> None:
+    # Many threads releasing one hold at once: the backend's release runs
+    # once (a second would unlock a lock someone else took meanwhile).
+    held = backend.acquire(key, 5.0)
+    calls = []
+    real = held._release
+    held._release = lambda: (calls.append(1), real())
+    barrier = threading.Barrier(8)
+
+    def release() -> None:
+        barrier.wait()
+        held.release()
+
+    threads = [threading.Thread(target=release) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert calls == [1]
+    backend.acquire(key, 0).release()
+
+
 def test_release_from_another_thread_frees_the_lock(backend: t.Any, key: str) -> None:
     held = backend.acquire(key, 1.0)
     releaser = threading.Thread(target=held.release)
