@@ -23,12 +23,32 @@ DISPATCH_TAKES_CONTEXT = (
 )
 
 
+def _request_context_variable() -> t.Any:
+    """The context variable that holds the active request's context: the
+    request context on Flask 3.0 and 3.1, the application context on 3.2;
+    ``None`` if this Flask has neither."""
+    from flask import globals as flask_globals
+
+    name = "_cv_app" if DISPATCH_TAKES_CONTEXT else "_cv_request"
+    return getattr(flask_globals, name, None)
+
+
+_REQUEST_CONTEXT = _request_context_variable()
+
+
 def current() -> tuple[Flask, Request]:
     """The application and request objects behind the proxies.
 
-    Each proxy lookup reads a context variable; the checks need both many
-    times per request.
+    The checks need both many times per request: one read of Flask's context
+    variable gives both, where each proxy reads it again.
+
+    :raise RuntimeError: outside of a request, as the proxies do.
     """
+    if _REQUEST_CONTEXT is not None:
+        ctx = _REQUEST_CONTEXT.get(None)
+        # On 3.2 the context may be an application context without a request.
+        if ctx is not None and (not DISPATCH_TAKES_CONTEXT or ctx.has_request):
+            return ctx.app, ctx.request
     app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
     req: Request = request._get_current_object()  # type: ignore[attr-defined]
     return app, req
