@@ -43,6 +43,7 @@ from .records import UNSET
 from .responses import add_headers
 from .responses import EnvironHeaders
 from .responses import has_preconditions
+from .responses import header_flags
 from .responses import header_value
 from .responses import not_modified
 from .responses import not_modified_class
@@ -350,18 +351,8 @@ def plain_read(
     if spec.headers:
         add_headers(response, spec.headers)
     headers = response.headers
-    has_etag = has_cache_control = False
-    for name, _ in headers:
-        lower = name.lower()
-        if lower == "etag":
-            has_etag = True
-        elif lower == "cache-control":
-            has_cache_control = True
-    if not has_cache_control:
-        endpoint = req.endpoint
-        value = None if endpoint is None else state.cache_control_of(app, endpoint)
-        if value is not None:
-            headers.add("Cache-Control", value)
+    has_etag, has_cache_control, _ = header_flags(headers)
+    revalidate(app, req, response, has_cache_control)
     # The extension's tag wins over one the view set (as in after_view).
     if has_etag:
         del headers["ETag"]
@@ -386,9 +377,10 @@ def plain_body_read(
         return response
     if spec.headers:
         add_headers(response, spec.headers)
-    revalidate(app, req, response)
+    flags = header_flags(response.headers)
+    revalidate(app, req, response, flags[1])
     return conditional_body_response(
-        get_state(app).settings, app, req, response, spec.weak
+        get_state(app).settings, app, req, response, spec.weak, flags
     )
 
 
@@ -564,21 +556,30 @@ def _warn_encoded_once(app: Flask) -> None:
 
 
 def conditional_body_response(
-    settings: Settings, app: Flask, req: Request, response: Response, weak: bool = False
+    settings: Settings,
+    app: Flask,
+    req: Request,
+    response: Response,
+    weak: bool = False,
+    flags: tuple[bool, bool, bool] | None = None,
 ) -> Response:
     """Give a GET response a body entity-tag and answer its conditions.
 
     Runs after the view, where a raised error would become a 500: a problem is
     answered through the app's error handlers instead.
+
+    :param flags: the response's :func:`~flask_preconditions.responses.header_flags`,
+        if known.
     """
     if response.status_code != 200:
         return response
     headers = response.headers
-    own_tag = header_value(headers, "ETag")
+    has_etag, _, encoded = header_flags(headers) if flags is None else flags
+    own_tag = header_value(headers, "ETag") if has_etag else None
     if own_tag is None:
         if response.is_streamed or response.direct_passthrough:
             return response
-        if header_value(headers, "Content-Encoding") is not None:
+        if encoded:
             _warn_encoded_once(app)
         etag, previous = tags_of_body(app, req, response.get_data())
         headers.add("ETag", quote_etag(etag, weak))

@@ -32,6 +32,7 @@ from .conditions import SAFE_METHODS
 from .internal_get import INTERNAL_GET_MARK
 from .locking import lock_write
 from .locking import needs_lock
+from .responses import header_flags
 from .responses import revalidate
 from .state import State
 from .views import HOOKED_VIEW_ATTRIBUTE
@@ -152,9 +153,12 @@ def after_view(state: State, app: Flask, req: Request, response: Response) -> Re
     checked write's response its new validators."""
     method = req.method
     if method in SAFE_METHODS:
+        flags = header_flags(response.headers)
         if 200 <= response.status_code < 300:
-            revalidate(app, req, response)
-        return conditional_body_response(state.settings, app, req, response)
+            revalidate(app, req, response, flags[1])
+        return conditional_body_response(
+            state.settings, app, req, response, flags=flags
+        )
     if method in NEW_VALIDATOR_METHODS:
         return validators_after_write(app, req, response)
     return response

@@ -72,6 +72,21 @@ def only_if_none_match(environ: WSGIEnvironment) -> str | None:
     return value
 
 
+def header_flags(headers: Headers) -> tuple[bool, bool, bool]:
+    """Whether ``headers`` have an ``ETag``, a ``Cache-Control`` and a
+    ``Content-Encoding``, found in one pass."""
+    etag = cache_control = content_encoding = False
+    for name, _ in headers:
+        lower = name.lower()
+        if lower == "etag":
+            etag = True
+        elif lower == "cache-control":
+            cache_control = True
+        elif lower == "content-encoding":
+            content_encoding = True
+    return etag, cache_control, content_encoding
+
+
 def header_value(headers: Headers, name: str) -> str | None:
     """The first value of a header, or ``None``."""
     # Headers.get raises and catches a KeyError for an absent header; getlist
@@ -181,7 +196,12 @@ def _kept_from(headers: Headers, response: Response) -> Headers:
     return headers
 
 
-def revalidate(app: Flask, req: Request, response: Response) -> Response:
+def revalidate(
+    app: Flask,
+    req: Request,
+    response: Response,
+    has_cache_control: bool | None = None,
+) -> Response:
     """Give a GET or HEAD response of a writable resource ``Cache-Control``.
 
     A cache that serves a stored response without asking the server hands
@@ -194,6 +214,10 @@ def revalidate(app: Flask, req: Request, response: Response) -> Response:
     if endpoint is None:
         return response
     value = get_state(app).cache_control_of(app, endpoint)
-    if value is not None and not response.headers.getlist("Cache-Control"):
+    if value is None:
+        return response
+    if has_cache_control is None:
+        has_cache_control = bool(response.headers.getlist("Cache-Control"))
+    if not has_cache_control:
         response.headers.add("Cache-Control", value)
     return response
