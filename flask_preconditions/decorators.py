@@ -61,8 +61,11 @@ def lazy_etag(func: t.Callable[..., t.Any]) -> t.Callable[..., t.Any]:
     Flask calls views with keyword arguments only, so a call with a single
     positional callable is the decorator use: ``func`` was a version function.
     """
+    if not inspect.iscoroutinefunction(func):
+        # The wrapper tells the two uses apart itself: one call less a request.
+        return decorate(func, version=None, weak=False, body=True, lazy=True)
     view = decorate(func, version=None, weak=False, body=True)
-    is_async = inspect.iscoroutinefunction(view)
+    is_async = True
 
     @functools.wraps(view)
     def view_or_decorator(*args: t.Any, **kwargs: t.Any) -> t.Any:
@@ -109,7 +112,13 @@ def decorate(
     body: bool,
     headers: tuple[tuple[str, str], ...] = (),
     atomic: bool = False,
+    lazy: bool = False,
 ) -> F:
+    """Attach a spec to ``view`` and wrap it in the checks.
+
+    :param lazy: ``view`` may be a version function instead, to be told
+        apart at the first call (:func:`lazy_etag`).
+    """
     if not callable(view):
         raise TypeError(f"Only views can be decorated, not {type(view).__name__!r}.")
     spec: ResourceSpec | None = getattr(view, SPEC_ATTRIBUTE, None)
@@ -153,6 +162,10 @@ def decorate(
 
         @functools.wraps(view)
         def sync_wrapper(*args: t.Any, **kwargs: t.Any) -> t.Any:
+            if lazy and len(args) == 1 and not kwargs and callable(args[0]):
+                # pre.etag(version_function)(view): Flask passes views
+                # keyword arguments only.
+                return decorate(args[0], version=view, weak=False, body=False)
             # The proxies are resolved once: each lookup costs a context
             # variable read, and the checks below need them many times.
             app, req = current()
