@@ -421,7 +421,22 @@ def _record_protected(setup: BlueprintSetupState) -> None:
     # The name the blueprint is registered under, nested names included, as
     # its endpoints start with it.
     name = f"{setup.name_prefix}.{setup.name}".lstrip(".")
-    protected_blueprints(t.cast(Flask, setup.app)).add(name)
+    app = t.cast(Flask, setup.app)
+    names = protected_blueprints(app)
+    if not names:
+        # Only an initialised extension checks anything: an app that forgot
+        # init_app must not serve a protected blueprint's writes unchecked.
+        def require_extension() -> None:
+            if EXTENSION_NAME not in app.extensions:
+                raise RuntimeError(
+                    f"pre.protect() covers blueprints of {app.name!r}, but"
+                    " flask-preconditions is not initialised on it, so nothing"
+                    " would be checked: call pre.init_app(app)."
+                )
+            remove_before_request(app, require_extension)
+
+        app.before_request(require_extension)
+    names.add(name)
 
 
 def _render_problem(error: HTTPException) -> BaseResponse | HTTPException:

@@ -90,7 +90,8 @@ def lock_write(settings: Settings, app: Flask, req: Request) -> None:
     if RELEASES_KEY not in req.environ:
         # Dispatched without app.wsgi_app (test_request_context() and
         # full_dispatch_request(), or middleware that replaced it): released
-        # when the request object goes, at the latest.
+        # when the request object is freed, by the garbage collector at the
+        # latest.
         weakref.finalize(req, _release, record)
 
 

@@ -458,3 +458,36 @@ def test_a_misconfigured_route_fails_every_request_until_fixed(
             client.get("/weak")
     # The hook that raises stays until the routes are fixed.
     assert len(app.before_request_funcs[None]) == 1
+
+
+def test_a_protected_blueprint_on_an_app_without_the_extension_fails_loudly() -> None:
+    pre = Preconditions()
+    api = pre.protect(Blueprint("api", __name__))
+
+    @api.route("/thing", methods=["GET", "PUT"])
+    def thing() -> str:
+        return "thing"
+
+    app = Flask("forgot_init_app")
+    app.testing = True
+    app.register_blueprint(api)
+    client = app.test_client()
+    for _ in range(2):
+        with pytest.raises(RuntimeError, match="init_app"):
+            client.put("/thing", data="unchecked")
+
+
+def test_a_protected_blueprint_registered_before_init_app_is_checked() -> None:
+    pre = Preconditions()
+    api = pre.protect(Blueprint("api", __name__))
+
+    @api.route("/thing", methods=["GET", "PUT"])
+    def thing() -> str:
+        return "thing"
+
+    app = Flask("factory")
+    app.register_blueprint(api)
+    pre.init_app(app)
+    client = app.test_client()
+    assert client.put("/thing", data="x").status_code == 428
+    assert app.before_request_funcs.get(None, []) == []
