@@ -308,8 +308,8 @@ def plain_read(
     the view's response with the resource's entity-tag, the declared headers
     and ``Cache-Control``.
 
-    ``None`` when the resource does not exist or the request carries
-    ``If-Range``: :func:`before_view` answers those.
+    ``None`` when the request carries ``If-Range``: :func:`before_view`
+    answers it.
 
     :raise HTTPException: a problem that answers the request.
     """
@@ -319,9 +319,12 @@ def plain_read(
     conditional = has_preconditions(environ)
     func = t.cast("t.Callable[..., t.Any]", spec.version)
     version = call_with_view_args(app, func, req.view_args or {})
-    if version is None:
-        return None
     state = get_state(app)
+    if version is None:
+        # Absent: evaluate() decides the 404 (or what a condition says).
+        return _early_answer(
+            _evaluate(state.settings, req, None, required=True), None, spec, app, req
+        )
     keys = state.settings.etag_keys
     previous: tuple[str, ...] = ()
     try:
@@ -353,10 +356,12 @@ def plain_read(
     headers = response.headers
     has_etag, has_cache_control, _ = header_flags(headers)
     revalidate(app, req, response, has_cache_control)
-    # The extension's tag wins over one the view set (as in after_view).
+    # The extension's tag wins over one the view set, in its place (as in
+    # after_view).
     if has_etag:
-        del headers["ETag"]
-    headers.add("ETag", quote_etag(etag, spec.weak))
+        headers.set("ETag", quote_etag(etag, spec.weak))
+    else:
+        headers.add("ETag", quote_etag(etag, spec.weak))
     return response
 
 

@@ -23,32 +23,39 @@ DISPATCH_TAKES_CONTEXT = (
 )
 
 
-def _request_context_variable() -> t.Any:
-    """The context variable that holds the active request's context: the
-    request context on Flask 3.0 and 3.1, the application context on 3.2;
-    ``None`` if this Flask has neither."""
+def _context_variables() -> tuple[t.Any, t.Any]:
+    """Flask's context variables of the application context and of the
+    request's context (the request context on Flask 3.0 and 3.1, the
+    application context again on 3.2); ``None`` if this Flask lacks one."""
     from flask import globals as flask_globals
 
-    name = "_cv_app" if DISPATCH_TAKES_CONTEXT else "_cv_request"
-    return getattr(flask_globals, name, None)
+    app_context = getattr(flask_globals, "_cv_app", None)
+    if DISPATCH_TAKES_CONTEXT:
+        return app_context, app_context
+    return app_context, getattr(flask_globals, "_cv_request", None)
 
 
-_REQUEST_CONTEXT = _request_context_variable()
+_APP_CONTEXT, _REQUEST_CONTEXT = _context_variables()
 
 
 def current() -> tuple[Flask, Request]:
     """The application and request objects behind the proxies.
 
-    The checks need both many times per request: one read of Flask's context
-    variable gives both, where each proxy reads it again.
+    The checks need both many times per request: Flask's context variables
+    read directly, where each proxy reads them again.
 
     :raise RuntimeError: outside of a request, as the proxies do.
     """
-    if _REQUEST_CONTEXT is not None:
-        ctx = _REQUEST_CONTEXT.get(None)
+    if _APP_CONTEXT is not None and _REQUEST_CONTEXT is not None:
+        app_context = _APP_CONTEXT.get(None)
+        request_context = _REQUEST_CONTEXT.get(None)
         # On 3.2 the context may be an application context without a request.
-        if ctx is not None and (not DISPATCH_TAKES_CONTEXT or ctx.has_request):
-            return ctx.app, ctx.request
+        if (
+            app_context is not None
+            and request_context is not None
+            and (not DISPATCH_TAKES_CONTEXT or request_context.has_request)
+        ):
+            return app_context.app, request_context.request
     app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
     req: Request = request._get_current_object()  # type: ignore[attr-defined]
     return app, req

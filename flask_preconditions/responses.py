@@ -14,6 +14,7 @@ from flask.wrappers import Request
 from flask.wrappers import Response
 from werkzeug.datastructures import Headers
 from werkzeug.http import unquote_etag
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from .conditions import clamp_last_modified
 from .conditions import kept_on_not_modified
@@ -158,9 +159,15 @@ def not_modified_class(base: type[Response]) -> type[Response]:
     except KeyError:
         pass
 
+    # An app's response class that adds headers as they are sent keeps
+    # Werkzeug's way, with what it adds.
+    own_way = base.get_wsgi_headers is not WerkzeugResponse.get_wsgi_headers
+
     def get_wsgi_headers(self: Response, environ: WSGIEnvironment) -> Headers:
         if self.status_code != 304:
             return base.get_wsgi_headers(self, environ)
+        if own_way:
+            return _kept_from(base.get_wsgi_headers(self, environ), self)
         kept = []
         for key, value in self.headers:
             lower = key.lower()

@@ -64,3 +64,18 @@ def test_remove_before_request_leaves_the_others() -> None:
     assert listed == [first, second]
     compat.remove_before_request(app, first)
     assert app.before_request_funcs[None] == [second]
+
+
+def test_current_gives_the_app_of_a_context_pushed_inside_a_request() -> None:
+    # As current_app does: the innermost application context's app.
+    app = Flask("outer_app")
+    other = Flask("other_app")
+    with app.test_request_context("/"):
+        with other.app_context():
+            try:
+                found_app, _ = compat.current()
+            except RuntimeError:
+                # Flask 3.2: that application context has no request.
+                return
+            assert found_app is other
+        assert compat.current()[0] is app

@@ -970,3 +970,62 @@ def test_a_header_the_view_sets_wins_over_the_declared_one(
 def test_declared_headers_must_be_strings(pre: Preconditions, store: Store) -> None:
     with pytest.raises(TypeError, match="strings"):
         pre.etag(store.version, headers={"Max-Forwards": 3})  # type: ignore[dict-item]
+
+
+def test_a_response_class_that_adds_headers_when_sent_adds_them_to_304s() -> None:
+    class Stamped(Response):
+        def get_wsgi_headers(self, environ: t.Any) -> t.Any:
+            headers = super().get_wsgi_headers(environ)
+            headers["X-Served-By"] = "stamped"
+            return headers
+
+    app = Flask("stamped")
+    app.response_class = Stamped
+    pre = Preconditions(app)
+
+    @app.route("/versioned", methods=["GET", "PUT"])
+    @pre.etag(lambda: 1)
+    def versioned() -> str:
+        return "versioned"
+
+    @app.route("/hashed", methods=["GET", "PUT"])
+    def hashed() -> str:
+        return "hashed"
+
+    client = app.test_client()
+    for path in ("/versioned", "/hashed"):
+        tag = client.get(path).headers["ETag"]
+        revalidated = client.get(path, headers={"If-None-Match": tag})
+        assert revalidated.status_code == 304
+        assert revalidated.headers["X-Served-By"] == "stamped"
+        assert "Content-Type" not in revalidated.headers
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"If-None-Match": '"x"'},
+        {"If-Modified-Since": "Sun, 06 Nov 1994 08:49:37 GMT"},
+    ],
+)
+def test_a_read_of_an_absent_resource_asks_the_version_function_once(
+    headers: dict[str, str],
+) -> None:
+    app = Flask("absent")
+    pre = Preconditions(app)
+    calls: list[int] = []
+
+    def version(note_id: int) -> None:
+        calls.append(note_id)
+        return None
+
+    @app.route("/notes/<int:note_id>", methods=["GET", "PUT"])
+    @pre.etag(version)
+    def note(note_id: int) -> str:
+        return "never"
+
+    response = app.test_client().get("/notes/9", headers=headers)
+    assert response.status_code == 404
+    assert response.get_json()["cause"] == "not-found"
+    assert calls == [9]
