@@ -124,8 +124,9 @@ def tags_of_version(
     """The entity-tag of a version of the request's resource, and the tags
     older keys gave it (:func:`~flask_preconditions.validators.version_tags`)."""
     keys = get_state(app).settings.etag_keys
-    identity = "" if keys is None else resource_identity(app, req, declared=False)
-    return version_tags(version, identity, keys)
+    if keys is None:
+        return etag_for_version_cached(version), ()
+    return version_tags(version, resource_identity(app, req, declared=False), keys)
 
 
 def tags_of_body(app: Flask, req: Request, body: bytes) -> tuple[str, tuple[str, ...]]:
@@ -134,6 +135,20 @@ def tags_of_body(app: Flask, req: Request, body: bytes) -> tuple[str, tuple[str,
     keys = get_state(app).settings.etag_keys
     identity = "" if keys is None else resource_identity(app, req, declared=False)
     return body_tags(body, identity, keys)
+
+
+def _version_tags(
+    app: Flask, req: Request, version: t.Any
+) -> tuple[str, tuple[str, ...]]:
+    """:func:`tags_of_version`, saying which endpoint's version function
+    returned an unsupported value."""
+    try:
+        return tags_of_version(app, req, version)
+    except TypeError as e:
+        raise TypeError(
+            f"The version function of endpoint {req.endpoint!r}"
+            f" returned an unsupported value. {e}"
+        ) from None
 
 
 def validators_from_functions(
@@ -148,18 +163,7 @@ def validators_from_functions(
         version = call_with_view_args(app, spec.version, view_args)
         if version is None:
             return None, None
-        keys = get_state(app).settings.etag_keys
-        try:
-            if keys is None:
-                etag = etag_for_version_cached(version)
-            else:
-                identity = resource_identity(app, req, declared=False)
-                etag, previous = version_tags(version, identity, keys)
-        except TypeError as e:
-            raise TypeError(
-                f"The version function of endpoint {req.endpoint!r}"
-                f" returned an unsupported value. {e}"
-            ) from None
+        etag, previous = _version_tags(app, req, version)
     last_modified = None
     if spec.last_modified is not None:
         value = call_with_view_args(app, spec.last_modified, view_args)
@@ -209,6 +213,16 @@ def _revalidates(settings: Settings, req: Request, current: Validators | None) -
     return value is not None and revalidates_current_tag(
         req.method, value, current, max_header_length=settings.max_header_length
     )
+
+
+def _decide(
+    settings: Settings, req: Request, current: Validators | None, *, safe: bool
+) -> Decision:
+    """:func:`evaluate` for a check before the view, a revalidation of the
+    current tag decided at once."""
+    if safe and _revalidates(settings, req, current):
+        return _NOT_MODIFIED
+    return _evaluate(settings, req, current, required=True)
 
 
 def answer(
@@ -276,11 +290,7 @@ def before_view(
             if "HTTP_IF_RANGE" in environ:
                 _apply_if_range(req, current)
             return None, current
-        settings = get_state(app).settings
-        if safe and _revalidates(settings, req, current):
-            decision = _NOT_MODIFIED
-        else:
-            decision = _evaluate(settings, req, current, required=True)
+        decision = _decide(get_state(app).settings, req, current, safe=safe)
         if decision.outcome is not Outcome.PROCEED:
             return _early_answer(decision, current, spec, app, req), current
         if safe:
@@ -325,26 +335,10 @@ def plain_read(
         return _early_answer(
             _evaluate(state.settings, req, None, required=True), None, spec, app, req
         )
-    keys = state.settings.etag_keys
-    previous: tuple[str, ...] = ()
-    try:
-        if keys is None:
-            etag = etag_for_version_cached(version)
-        else:
-            identity = resource_identity(app, req, declared=False)
-            etag, previous = version_tags(version, identity, keys)
-    except TypeError as e:
-        raise TypeError(
-            f"The version function of endpoint {req.endpoint!r}"
-            f" returned an unsupported value. {e}"
-        ) from None
+    etag, previous = _version_tags(app, req, version)
     current = Validators(etag, spec.weak, None, previous)
     if conditional:
-        settings = state.settings
-        if _revalidates(settings, req, current):
-            decision = _NOT_MODIFIED
-        else:
-            decision = _evaluate(settings, req, current, required=True)
+        decision = _decide(state.settings, req, current, safe=True)
         if decision.outcome is not Outcome.PROCEED:
             return _early_answer(decision, current, spec, app, req)
     record_of(environ).checked = (current, version)

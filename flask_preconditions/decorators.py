@@ -64,16 +64,15 @@ def lazy_etag(func: t.Callable[..., t.Any]) -> t.Callable[..., t.Any]:
     if not inspect.iscoroutinefunction(func):
         # The wrapper tells the two uses apart itself: one call less a request.
         return decorate(func, version=None, weak=False, body=True, lazy=True)
+    # An async view, or an async version function: told apart at the first
+    # call, as above.
     view = decorate(func, version=None, weak=False, body=True)
-    is_async = True
 
     @functools.wraps(view)
     def view_or_decorator(*args: t.Any, **kwargs: t.Any) -> t.Any:
         if len(args) == 1 and not kwargs and callable(args[0]):
             return decorate(args[0], version=func, weak=False, body=False)
-        if is_async:
-            return current_app.ensure_sync(view)(*args, **kwargs)
-        return view(*args, **kwargs)
+        return current_app.ensure_sync(view)(*args, **kwargs)
 
     setattr(view_or_decorator, SPEC_ATTRIBUTE, getattr(view, SPEC_ATTRIBUTE))
     return view_or_decorator

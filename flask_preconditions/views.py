@@ -76,8 +76,8 @@ class ResourceSpec:
 
     @property
     def reads_plainly(self) -> bool:
-        """Whether an unconditional read needs only the version function: no
-        date function, no body hash, no authorisation to run first.
+        """Whether a read needs only the version function: no date function,
+        no body hash, no authorisation to run first.
 
         .. versionadded:: 0.2
         """

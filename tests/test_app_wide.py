@@ -460,18 +460,22 @@ def test_a_misconfigured_route_fails_every_request_until_fixed(
     assert len(app.before_request_funcs[None]) == 1
 
 
-def test_a_protected_blueprint_on_an_app_without_the_extension_fails_loudly() -> None:
-    pre = Preconditions()
+def protected_thing(pre: Preconditions, name: str) -> Flask:
+    """An app with a protected blueprint registered, and no init_app yet."""
     api = pre.protect(Blueprint("api", __name__))
 
     @api.route("/thing", methods=["GET", "PUT"])
     def thing() -> str:
         return "thing"
 
-    app = Flask("forgot_init_app")
+    app = Flask(name)
     app.testing = True
     app.register_blueprint(api)
-    client = app.test_client()
+    return app
+
+
+def test_a_protected_blueprint_on_an_app_without_the_extension_fails_loudly() -> None:
+    client = protected_thing(Preconditions(), "forgot_init_app").test_client()
     for _ in range(2):
         with pytest.raises(RuntimeError, match="init_app"):
             client.put("/thing", data="unchecked")
@@ -479,15 +483,7 @@ def test_a_protected_blueprint_on_an_app_without_the_extension_fails_loudly() ->
 
 def test_a_protected_blueprint_registered_before_init_app_is_checked() -> None:
     pre = Preconditions()
-    api = pre.protect(Blueprint("api", __name__))
-
-    @api.route("/thing", methods=["GET", "PUT"])
-    def thing() -> str:
-        return "thing"
-
-    app = Flask("factory")
-    app.register_blueprint(api)
+    app = protected_thing(pre, "factory")
     pre.init_app(app)
-    client = app.test_client()
-    assert client.put("/thing", data="x").status_code == 428
+    assert app.test_client().put("/thing", data="x").status_code == 428
     assert app.before_request_funcs.get(None, []) == []
