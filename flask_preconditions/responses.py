@@ -172,7 +172,8 @@ def not_modified_class(base: type[Response]) -> type[Response]:
         for key, value in self.headers:
             lower = key.lower()
             if lower in _REWRITTEN:
-                # Werkzeug makes these absolute URLs: let it.
+                # Werkzeug rewrites these (IRIs to URIs, and an absolute
+                # Location where the class asks for one): let it.
                 return _kept_from(base.get_wsgi_headers(self, environ), self)
             if kept_on_not_modified(key) and lower != "allow":
                 kept.append((key, value))
