@@ -2,7 +2,9 @@
 
 ``init_app`` reads the configuration and registers the first-request setup,
 the release of write locks and the error handler; the checks themselves live
-in :mod:`flask_preconditions.checks`, the decorators in
+in :mod:`flask_preconditions.checks` (around a decorated view),
+:mod:`flask_preconditions.body_hashes` and
+:mod:`flask_preconditions.against_get`, the decorators in
 :mod:`flask_preconditions.decorators` and the hooks in
 :mod:`flask_preconditions.hooks`.
 """

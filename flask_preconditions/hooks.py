@@ -21,10 +21,9 @@ from flask import Flask
 from flask.wrappers import Request
 from flask.wrappers import Response
 
-from .checks import call_with_view_args
-from .checks import check_against_get
-from .checks import conditional_body_response
-from .checks import validators_after_write
+from .against_get import check_against_get
+from .against_get import validators_after_write
+from .body_hashes import conditional_body_response
 from .compat import current
 from .conditions import IGNORING_METHODS
 from .conditions import NEW_VALIDATOR_METHODS
@@ -32,6 +31,7 @@ from .conditions import SAFE_METHODS
 from .internal_get import INTERNAL_GET_MARK
 from .locking import lock_write
 from .locking import needs_lock
+from .resource_validators import call_with_view_args
 from .responses import header_flags
 from .responses import revalidate
 from .state import State

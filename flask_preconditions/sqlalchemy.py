@@ -45,12 +45,12 @@ from sqlalchemy.orm.exc import StaleDataError
 from werkzeug import exceptions
 from werkzeug.exceptions import HTTPException
 
-from .checks import checked_record
 from .compat import handle_error
 from .problems import PreconditionFailed
 from .problems import ProblemDetailsMixin
 from .problems import RETRY_ADVICE
 from .problems import ServiceUnavailableProblem
+from .records import checked_record
 from .responses import has_preconditions
 from .validation import Misconfigured
 from .versions import expected_version

@@ -18,13 +18,13 @@ from flask.wrappers import Request
 from flask.wrappers import Response
 from werkzeug.http import quote_etag
 
-from .checks import checked_record
-from .checks import new_version_record
-from .checks import record_new_version
 from .compat import current
 from .conditions import Validators
 from .identity import location_identity
 from .identity import resource_identity
+from .records import checked_record
+from .records import new_version_record
+from .records import record_new_version
 from .records import UNSET
 from .responses import set_validators
 from .state import get_state
