@@ -213,8 +213,6 @@ class State:
         self._routes: dict[tuple[str, str], Route] = {}
         # endpoint -> whether a write to one of its URLs is checked.
         self._writable: dict[str, bool] = {}
-        # endpoint -> the Cache-Control its reads get, if any.
-        self._cache_control: dict[str, str | None] = {}
         #: Whether every route has been classified and found to work, and
         #: the views the hooks cover wrapped
         #: (:func:`~flask_preconditions.hooks.prepare_once`).
@@ -262,14 +260,9 @@ class State:
         """The ``Cache-Control`` that GET and HEAD responses of an endpoint get
         when they have none: ``PRECONDITIONS_CACHE_CONTROL`` where its writes
         are checked, else ``None``."""
-        try:
-            return self._cache_control[endpoint]
-        except KeyError:
-            pass
         value = self.settings.cache_control
-        if value is not None and not self.writes_checked(app, endpoint):
-            value = None
-        self._cache_control[endpoint] = value
+        if value is None or not self.writes_checked(app, endpoint):
+            return None
         return value
 
     def writes_checked(self, app: Flask, endpoint: str) -> bool:
