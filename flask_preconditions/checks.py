@@ -150,13 +150,14 @@ def plain_read(
     response = app.make_response(view(*args, **kwargs))
     if not 200 <= response.status_code < 300:
         return response
+    # _finish_read's work for a version function, inline: on the read most
+    # requests are, its calls cost a measurable share (about 1 µs).
     if spec.headers:
         add_headers(response, spec.headers)
     headers = response.headers
     has_etag, has_cache_control, _ = header_flags(headers)
     revalidate(app, req, response, has_cache_control)
-    # The extension's tag wins over one the view set, in its place (as in
-    # after_view).
+    # The extension's tag wins over one the view set, in its place.
     if has_etag:
         headers.set("ETag", quote_etag(etag, spec.weak))
     else:
@@ -179,10 +180,32 @@ def plain_body_read(
     response = app.make_response(view(*args, **kwargs))
     if not 200 <= response.status_code < 300:
         return response
+    return _finish_read(spec, app, req, response, None)
+
+
+def _finish_read(
+    spec: ResourceSpec,
+    app: Flask,
+    req: Request,
+    response: Response,
+    current: Validators | None,
+) -> Response:
+    """A decorated read's 2xx with its declared headers, ``Cache-Control``
+    and validators: ``current``'s, or its body's tag and the conditions
+    decided against it."""
     if spec.headers:
         add_headers(response, spec.headers)
     flags = header_flags(response.headers)
     revalidate(app, req, response, flags[1])
+    if spec.uses_functions:
+        # The extension's tag wins over one the view set, in its place.
+        set_validators(response, current)
+        return response
+    if spec.last_modified is not None:
+        # A body hash stacked with a date function: the date is the
+        # function's, so that If-Modified-Since works on it too. (It adds no
+        # ETag: the flags still hold.)
+        set_validators(response, validators_from_functions(spec, app, req)[0])
     return conditional_body_response(
         get_state(app).settings, app, req, response, spec.weak, flags
     )
@@ -215,19 +238,7 @@ def after_view(
         return response
     method = req.method
     if method in SAFE_METHODS:
-        if spec.headers:
-            add_headers(response, spec.headers)
-        revalidate(app, req, response)
-        if spec.uses_functions:
-            set_validators(response, current)
-            return response
-        if spec.last_modified is not None:
-            # A body hash stacked with a date function: the date is the
-            # function's, so that If-Modified-Since works on it too.
-            set_validators(response, validators_from_functions(spec, app, req)[0])
-        return conditional_body_response(
-            get_state(app).settings, app, req, response, spec.weak
-        )
+        return _finish_read(spec, app, req, response, current)
     # The write succeeded: hand the client the new validators so that it can
     # chain edits without another GET.
     if method not in NEW_VALIDATOR_METHODS:
