@@ -3,7 +3,7 @@ decorator of their own handles (:attr:`~flask_preconditions.views.Mode.HOOKS`).
 
 At the application's first request, :func:`prepare_once` classifies every
 route and wraps the view of each endpoint the hooks cover in
-:func:`checked_view`: GET responses get entity-tags from their bodies, and
+:class:`CheckedView`: GET responses get entity-tags from their bodies, and
 writes are checked against a GET of the same URL. The checks run around the
 view, after every ``before_request`` function and before every
 ``after_request`` function; a request to any other endpoint (a decorated or
@@ -35,7 +35,6 @@ from .resource_validators import call_with_view_args
 from .responses import header_flags
 from .responses import revalidate
 from .state import State
-from .views import HOOKED_VIEW_ATTRIBUTE
 from .views import Mode
 from .views import Route
 
@@ -65,8 +64,8 @@ def prepare_once(state: State, app: Flask) -> None:
                     covered.add(rule.endpoint)
         for endpoint in covered:
             view = app.view_functions.get(endpoint)
-            if view is not None and not hasattr(view, HOOKED_VIEW_ATTRIBUTE):
-                app.view_functions[endpoint] = checked_view(state, view)
+            if view is not None and not isinstance(view, CheckedView):
+                app.view_functions[endpoint] = CheckedView(state, view)
         state.routes_checked = True
     if state.settings.etag_keys is None:
         # At the first request rather than in init_app: CLI commands, which
@@ -79,12 +78,6 @@ def prepare_once(state: State, app: Flask) -> None:
             " (see the Security page).",
             app.import_name,
         )
-
-
-def checked_view(state: State, view: View) -> View:
-    """``view`` with the checks of :attr:`~flask_preconditions.views.Mode.HOOKS`
-    around it, for the methods the hooks cover."""
-    return CheckedView(state, view)
 
 
 class CheckedView:
@@ -100,7 +93,6 @@ class CheckedView:
 
     def __init__(self, state: State, view: View) -> None:
         functools.update_wrapper(self, view)
-        setattr(self, HOOKED_VIEW_ATTRIBUTE, True)
         self._state = state
         self._view = view
         self._is_async = inspect.iscoroutinefunction(view)

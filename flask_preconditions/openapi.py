@@ -37,7 +37,6 @@ from .conditions import NEW_VALIDATOR_METHODS
 from .conditions import SAFE_METHODS
 from .problems import PROBLEM_MEDIA_TYPE
 from .state import get_state
-from .views import registered_as
 
 #: Names of the components the plugin registers.
 PROBLEM_SCHEMA = "ProblemDetails"
@@ -246,7 +245,8 @@ class PreconditionsPlugin(BasePlugin):
 
 def _endpoint_of(app: Flask, view: t.Callable[..., t.Any]) -> str:
     for endpoint, view_function in app.view_functions.items():
-        if registered_as(view_function, view):
+        # == rather than is: app-wide mode's wrapper equals the view it wraps.
+        if view_function == view:
             return endpoint
     raise APISpecError(f"The view {view!r} is not registered on {app.name!r}.")
 

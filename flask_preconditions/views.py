@@ -23,19 +23,6 @@ DECORATED_BY_ATTRIBUTE = "__preconditions_decorated_by__"
 AUTHORIZE_ATTRIBUTE = "__preconditions_authorize__"
 #: The attribute of a view that holds its resource-key function.
 RESOURCE_KEY_ATTRIBUTE = "__preconditions_resource_key__"
-#: The attribute of the wrapper that app-wide mode or a protected blueprint
-#: put in place of a view at the first request; the view is its
-#: ``__wrapped__``.
-HOOKED_VIEW_ATTRIBUTE = "__preconditions_hooked__"
-
-
-def registered_as(registered: t.Callable[..., t.Any], view: t.Any) -> bool:
-    """Whether ``registered``, a view function of an app, is ``view``, or the
-    wrapper app-wide mode put in its place."""
-    return registered is view or (
-        getattr(registered, HOOKED_VIEW_ATTRIBUTE, False)
-        and getattr(registered, "__wrapped__", None) is view
-    )
 
 
 @dataclasses.dataclass
