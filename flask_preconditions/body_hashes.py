@@ -20,7 +20,6 @@ from .deciding import evaluate_request
 from .deciding import revalidates
 from .resource_validators import tags_of_body
 from .responses import has_preconditions
-from .responses import header_flags
 from .responses import header_value
 from .responses import not_modified
 from .responses import response_last_modified
@@ -55,21 +54,21 @@ def conditional_body_response(
     app: Flask,
     req: Request,
     response: Response,
-    weak: bool = False,
-    flags: tuple[bool, bool, bool] | None = None,
+    weak: bool,
+    flags: tuple[bool, bool, bool],
 ) -> Response:
     """Give a GET response a body entity-tag and answer its conditions.
 
     Runs after the view, where a raised error would become a 500: a problem is
     answered through the app's error handlers instead.
 
-    :param flags: the response's :func:`~flask_preconditions.responses.header_flags`,
-        if known.
+    :param flags: the response's
+        :func:`~flask_preconditions.responses.header_flags`.
     """
     if response.status_code != 200:
         return response
     headers = response.headers
-    has_etag, _, encoded = header_flags(headers) if flags is None else flags
+    has_etag, _, encoded = flags
     own_tag = header_value(headers, "ETag") if has_etag else None
     if own_tag is None:
         if response.is_streamed or response.direct_passthrough:
@@ -80,15 +79,15 @@ def conditional_body_response(
         headers.add("ETag", quote_etag(etag, weak))
     if not has_preconditions(req.environ):
         return response
-    if own_tag is None and revalidates(
-        settings, req, Validators(etag, weak, None, previous)
-    ):
-        return not_modified(response)
-    if own_tag is None:
-        # The tag just computed, rather than parsed back from the header.
-        current = Validators(etag, weak, response_last_modified(response), previous)
-    else:
+    if own_tag is not None:
         current = response_validators(response)
+    else:
+        # The tag just computed, rather than parsed back from the header; its
+        # date only when a revalidation of the tag does not settle the request.
+        current = Validators(etag, weak, None, previous)
+        if revalidates(settings, req, current):
+            return not_modified(response)
+        current = current._replace(last_modified=response_last_modified(response))
     decision = evaluate_request(settings, req, current, required=False)
     if decision.outcome is Outcome.PROCEED:
         return response

@@ -149,7 +149,7 @@ def after_view(state: State, app: Flask, req: Request, response: Response) -> Re
         if 200 <= response.status_code < 300:
             revalidate(app, req, response, flags[1])
         return conditional_body_response(
-            state.settings, app, req, response, flags=flags
+            state.settings, app, req, response, weak=False, flags=flags
         )
     if method in NEW_VALIDATOR_METHODS:
         return validators_after_write(app, req, response)
