@@ -20,12 +20,15 @@ from .body_hashes import conditional_body_response
 from .comparison import if_range_holds
 from .conditions import Decision
 from .conditions import IGNORING_METHODS
+from .conditions import matches_current_tag
 from .conditions import NEW_VALIDATOR_METHODS
 from .conditions import Outcome
 from .conditions import SAFE_METHODS
 from .conditions import Validators
 from .deciding import answer
 from .deciding import decide_before_view
+from .deciding import evaluate_request
+from .locking import lock_write
 from .records import new_version_record
 from .records import record_checked
 from .records import record_of
@@ -37,6 +40,7 @@ from .responses import add_headers
 from .responses import has_preconditions
 from .responses import header_flags
 from .responses import header_value
+from .responses import only_if_match
 from .responses import revalidate
 from .responses import set_validators
 from .state import get_state
@@ -119,7 +123,7 @@ def plain_read(
     kwargs: dict[str, t.Any],
 ) -> Response | None:
     """Answer a GET or HEAD of a view whose spec
-    :attr:`~flask_preconditions.views.ResourceSpec.reads_plainly`, as
+    :attr:`~flask_preconditions.views.ResourceSpec.version_only`, as
     :func:`before_view` and :func:`after_view` would: its 304 or problem, or
     the view's response with the resource's entity-tag, the declared headers
     and ``Cache-Control``.
@@ -165,6 +169,49 @@ def plain_read(
     return response
 
 
+def plain_write(
+    spec: ResourceSpec,
+    app: Flask,
+    req: Request,
+    view: t.Callable[..., t.Any],
+    args: tuple[t.Any, ...],
+    kwargs: dict[str, t.Any],
+) -> Response | None:
+    """Answer a write to a view whose spec
+    :attr:`~flask_preconditions.views.ResourceSpec.version_only` and whose
+    only precondition is ``If-Match``, as :func:`before_view` and
+    :func:`after_view` would: under the write lock, its problem, or the
+    view's response with the new validators.
+
+    ``None`` for a request with another precondition header, or none, and
+    for a method that ignores preconditions: :func:`before_view` answers it.
+
+    :raise HTTPException: a problem that answers the request.
+    """
+    value = only_if_match(req.environ)
+    if value is None or req.method in IGNORING_METHODS:
+        return None
+    settings = get_state(app).settings
+    if settings.lock is not None and not spec.compare_and_swap:
+        lock_write(settings, app, req)
+    func = t.cast("t.Callable[..., t.Any]", spec.version)
+    version = call_with_view_args(app, func, req.view_args or {})
+    current = None
+    if version is not None:
+        etag, previous = tags_of_version(app, req, version)
+        current = Validators(etag, spec.weak, None, previous)
+    if not matches_current_tag(
+        value, current, max_header_length=settings.max_header_length
+    ):
+        # Not the current tag itself: evaluate() decides (a list, *, a stale
+        # or malformed tag, an absent resource).
+        decision = evaluate_request(settings, req, current, required=True)
+        if decision.outcome is not Outcome.PROCEED:
+            return _early_answer(decision, current, spec, app, req)
+    record_of(req.environ).checked = (current, version)
+    return after_view(spec, app, req, view(*args, **kwargs), current)
+
+
 def plain_body_read(
     spec: ResourceSpec,
     app: Flask,
@@ -174,7 +221,7 @@ def plain_body_read(
     kwargs: dict[str, t.Any],
 ) -> Response:
     """Answer a GET or HEAD of a view whose spec
-    :attr:`~flask_preconditions.views.ResourceSpec.hashes_plainly`, as
+    :attr:`~flask_preconditions.views.ResourceSpec.body_hash_only`, as
     :func:`before_view` and :func:`after_view` would: the view's response
     with the entity-tag of its body, or the 304 or problem it makes."""
     response = app.make_response(view(*args, **kwargs))

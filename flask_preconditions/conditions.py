@@ -183,6 +183,30 @@ def revalidates_current_tag(
     )
 
 
+def matches_current_tag(
+    if_match: str,
+    current: Validators | None,
+    *,
+    max_header_length: int = DEFAULT_MAX_HEADER_LENGTH,
+) -> bool:
+    """Whether a request whose only precondition is ``If-Match: <if_match>``
+    is let through by :func:`evaluate`, whatever its method and settings,
+    because the value is exactly the current strong entity-tag.
+
+    The write clients send most, one that names the tag it was given,
+    decided without the rest of :func:`evaluate`: the tag satisfies the
+    strong comparison of §13.1.1 and the 428 rule (it names a version, with
+    an entity-tag). Only for a request that carries none of the other three
+    precondition fields; when this returns ``False``, :func:`evaluate`
+    decides.
+
+    .. versionadded:: 0.2
+    """
+    return len(if_match) <= max_header_length and is_current_tag(
+        if_match, current, weak=False
+    )
+
+
 def _evaluate_conditions(
     method: str,
     safe: bool,

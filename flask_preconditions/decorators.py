@@ -21,6 +21,7 @@ from .checks import authorize
 from .checks import before_view
 from .checks import plain_body_read
 from .checks import plain_read
+from .checks import plain_write
 from .compat import current
 from .conditions import SAFE_METHODS
 from .conditions import Validators
@@ -168,14 +169,18 @@ def decorate(
             # The proxies are resolved once: each lookup costs a context
             # variable read, and the checks below need them many times.
             app, req = current()
+            # The reads and writes most requests are, on paths of their own.
             if req.method in SAFE_METHODS:
-                # The reads most requests are, on paths of their own.
-                if spec.reads_plainly:
+                if spec.version_only:
                     response = plain_read(spec, app, req, view, args, kwargs)
                     if response is not None:
                         return response
-                elif spec.hashes_plainly:
+                elif spec.body_hash_only:
                     return plain_body_read(spec, app, req, view, args, kwargs)
+            elif spec.version_only:
+                response = plain_write(spec, app, req, view, args, kwargs)
+                if response is not None:
+                    return response
             early, validators = _lock_and_check(spec, app, req)
             if early is not None:
                 return early

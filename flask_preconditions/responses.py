@@ -73,6 +73,19 @@ def only_if_none_match(environ: WSGIEnvironment) -> str | None:
     return value
 
 
+def only_if_match(environ: WSGIEnvironment) -> str | None:
+    """The request's ``If-Match`` when it is the only precondition header
+    it carries, else ``None``."""
+    value: str | None = environ.get("HTTP_IF_MATCH")
+    if value is None or (
+        "HTTP_IF_NONE_MATCH" in environ
+        or "HTTP_IF_MODIFIED_SINCE" in environ
+        or "HTTP_IF_UNMODIFIED_SINCE" in environ
+    ):
+        return None
+    return value
+
+
 def header_flags(headers: Headers) -> tuple[bool, bool, bool]:
     """Whether ``headers`` have an ``ETag``, a ``Cache-Control`` and a
     ``Content-Encoding``, found in one pass."""

@@ -62,9 +62,10 @@ class ResourceSpec:
         )
 
     @property
-    def reads_plainly(self) -> bool:
-        """Whether a read needs only the version function: no date function,
-        no body hash, no authorisation to run first.
+    def version_only(self) -> bool:
+        """Whether the version function alone gives the validators: no date
+        function, no body hash, no authorisation to run first. Reads and
+        writes of such a view go on paths of their own.
 
         .. versionadded:: 0.2
         """
@@ -76,7 +77,7 @@ class ResourceSpec:
         )
 
     @property
-    def hashes_plainly(self) -> bool:
+    def body_hash_only(self) -> bool:
         """Whether a read needs only the body hash: no date function, no
         authorisation to run first.
 

@@ -800,6 +800,64 @@ def test_revalidates_current_tag_is_evaluates_304(
         assert shortcut
 
 
+@given(
+    etag=TAG_CHARS,
+    weak=st.booleans(),
+    previous=st.lists(TAG_CHARS, max_size=2),
+    method=st.sampled_from(["PUT", "PATCH", "DELETE", "POST", "GET", "OPTIONS"]),
+    value=st.one_of(
+        st.sampled_from(["{t}", "W/{t}", " {t}\t", "{t}, {t}", "*", "", '"other"']),
+        st.text(max_size=20),
+    ),
+    limit=st.sampled_from([4, 8192]),
+    require_entity_tag=st.booleans(),
+    accept_altered_tags=st.booleans(),
+)
+@settings(max_examples=400)
+def test_matches_current_tag_is_evaluates_proceed(
+    etag: str,
+    weak: bool,
+    previous: list[str],
+    method: str,
+    value: str,
+    limit: int,
+    require_entity_tag: bool,
+    accept_altered_tags: bool,
+) -> None:
+    current = Validators(etag, weak, None, tuple(previous))
+    if_match = value.replace("{t}", f'"{etag}"')
+    shortcut = conditions.matches_current_tag(
+        if_match, current, max_header_length=limit
+    )
+    decision = evaluate(
+        method,
+        {"If-Match": if_match},
+        current,
+        max_header_length=limit,
+        require_entity_tag=require_entity_tag,
+        accept_altered_tags=accept_altered_tags,
+    )
+    if shortcut:
+        assert decision.outcome is Outcome.PROCEED
+    exact = if_match.strip(" \t") == f'"{etag}"'
+    if exact and not weak and len(if_match) <= limit:
+        assert shortcut
+
+
+def test_matches_current_tag_needs_a_strong_tag_of_a_resource() -> None:
+    assert not conditions.matches_current_tag('"a"', None)
+    assert not conditions.matches_current_tag('"a"', Validators(None, False, None))
+    assert not conditions.matches_current_tag('"a"', Validators("a", True, None))
+    assert not conditions.matches_current_tag('W/"a"', Validators("a", False, None))
+    assert not conditions.matches_current_tag(
+        '"a"', Validators("a", False, None), max_header_length=2
+    )
+    assert conditions.matches_current_tag('"a"', Validators("a", False, None))
+    assert conditions.matches_current_tag(
+        '"old"', Validators("new", False, None, ("old",))
+    )
+
+
 def test_revalidates_current_tag_needs_a_resource_with_a_tag() -> None:
     assert not conditions.revalidates_current_tag("GET", '"a"', None)
     assert not conditions.revalidates_current_tag(
