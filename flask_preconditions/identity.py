@@ -36,25 +36,30 @@ def resource_identity(
         both declare the key.
     """
     view_args: t.Mapping[str, t.Any] = req.view_args or {}
-    view = app.view_functions.get(req.endpoint or "") if declared else None
-    key_function = getattr(view, RESOURCE_KEY_ATTRIBUTE, None)
-    if key_function is not None:
-        return resource_key(namespace, "", {"resource": key_function(**view_args)})
     rule = req.url_rule
+    if declared:
+        view = app.view_functions.get("" if rule is None else rule.endpoint)
+        key_function = getattr(view, RESOURCE_KEY_ATTRIBUTE, None)
+        if key_function is not None:
+            resource = key_function(**view_args)
+            return resource_key(namespace, "", {"resource": resource})
     if rule is None:
         return resource_key(namespace, req.path, {})
-    place = f"{rule.host or rule.subdomain or ''}{rule.rule}"
+    place = rule.host or rule.subdomain or ""
     try:
-        return _cached_key(namespace, place, tuple(sorted(view_args.items())))
+        return _cached_key(namespace, place, rule.rule, *view_args.items())
     except TypeError:  # a view argument that cannot be hashed
-        return resource_key(namespace, place, view_args)
+        return resource_key(namespace, f"{place}{rule.rule}", view_args)
 
 
 @functools.lru_cache(maxsize=4096)
-def _cached_key(namespace: str, place: str, arguments: tuple[t.Any, ...]) -> str:
+def _cached_key(
+    namespace: str, place: str, rule: str, *arguments: tuple[str, t.Any]
+) -> str:
     # Encoding each part costs more than the rest of a version check: the
     # resources a process serves repeat, a bounded number are remembered.
-    return resource_key(namespace, place, dict(arguments))
+    # (resource_key sorts the arguments by name.)
+    return resource_key(namespace, f"{place}{rule}", dict(arguments))
 
 
 def location_identity(app: Flask, req: Request, location: str) -> str | None:

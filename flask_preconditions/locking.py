@@ -58,20 +58,15 @@ def needs_lock(settings: Settings, req: Request) -> bool:
     )
 
 
-def lock_key(settings: Settings, app: Flask, req: Request) -> str:
-    """The key of the request's resource, in the application's namespace.
-
-    Its URL rule and arguments, so that every view of one URL (a PUT view and
-    a DELETE view) takes the same lock; or the key a view declares with
-    :meth:`~flask_preconditions.Preconditions.resource_key`.
-    """
-    return resource_identity(app, req, settings.lock_namespace)
-
-
 def lock_write(settings: Settings, app: Flask, req: Request) -> None:
     """Take the write lock of the request's resource, unless it holds one.
 
-    Released by :func:`release_after` once the request is torn down.
+    The resource is its URL rule and arguments, so that every view of one URL
+    (a PUT view and a DELETE view) takes the same lock, or the key a view
+    declares with :meth:`~flask_preconditions.Preconditions.resource_key`;
+    in the application's namespace
+    (:func:`~flask_preconditions.identity.resource_identity`). Released by
+    :func:`release_after` once the request is torn down.
 
     :raise ResourceBusy: the lock was not free within
         ``PRECONDITIONS_LOCK_TIMEOUT``; nothing was written.
@@ -79,15 +74,16 @@ def lock_write(settings: Settings, app: Flask, req: Request) -> None:
     backend = settings.lock
     if backend is None:
         return
-    record = record_of(req.environ)
+    environ = req.environ
+    record = record_of(environ)
     if record.held is not None:
         return
-    key = lock_key(settings, app, req)
+    key = resource_identity(app, req, settings.lock_namespace)
     try:
         record.held = backend.acquire(key, settings.lock_timeout)
     except LockTimeout:
         raise ResourceBusy(retry_after=settings.lock_retry_after) from None
-    if RELEASES_KEY not in req.environ:
+    if RELEASES_KEY not in environ:
         # Dispatched without app.wsgi_app (test_request_context() and
         # full_dispatch_request(), or middleware that replaced it): released
         # when the request object is freed, by the garbage collector at the
