@@ -85,6 +85,7 @@ def test_wheel_ships_the_modules_and_py_typed(dist: pathlib.Path) -> None:
     for module in ("audit", "cli", "openapi", "extension", "conditions", "testing"):
         assert f"flask_preconditions/{module}.py" in names
     assert "flask_preconditions/locks/__init__.py" in names
+    assert "flask_preconditions/sqlalchemy/__init__.py" in names
     assert "flask_preconditions/py.typed" in names
 
 
