@@ -3,7 +3,7 @@
 Checking ``If-Match`` and then writing is not enough to prevent lost updates:
 two requests carrying the same valid entity-tag can both pass the check before
 either writes. The write itself must be conditional on the version that was
-checked, so that the database refuses the second one. This module makes that
+checked, so that the database refuses the second one. This package makes that
 the easy path:
 
 - :func:`versioned` gives a model with a ``version_id_col`` its entity-tag, with
@@ -35,6 +35,7 @@ from .extension import WriteConflict
 from .loading import last_modified_of
 from .loading import versioned
 from .loading import VersionFunction
+from .state import SessionSource as SessionSource
 
 __all__ = [
     "DatabaseBusy",
