@@ -137,7 +137,8 @@ def plain_read(
     if "HTTP_IF_RANGE" in environ:
         return None
     conditional = has_preconditions(environ)
-    func = t.cast("t.Callable[..., t.Any]", spec.version)
+    func = spec.version
+    assert func is not None  # version_only
     version = call_with_view_args(app, func, req.view_args or {})
     state = get_state(app)
     if version is None:
@@ -194,7 +195,8 @@ def plain_write(
     settings = get_state(app).settings
     if settings.lock is not None and not spec.compare_and_swap:
         lock_write(settings, app, req)
-    func = t.cast("t.Callable[..., t.Any]", spec.version)
+    func = spec.version
+    assert func is not None  # version_only
     version = call_with_view_args(app, func, req.view_args or {})
     current = None
     if version is not None:

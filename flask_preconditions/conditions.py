@@ -377,11 +377,14 @@ def _require_precondition(
 
 # -- what the glue needs to know besides evaluate() -----------------------------
 
-# Representation metadata that describes the content a 304 does not carry
-# (RFC 9110 §8.3 to §8.6, §14.4, §15.4.5). Everything else a 200 carries stays
-# on its 304: validators, caching headers, Set-Cookie, and what the app's hooks
-# added (CORS, tracing).
-_CONTENT_METADATA = frozenset(
+#: The headers a 304 made from a 200 leaves out, lower case: representation
+#: metadata that describes the content a 304 does not carry (RFC 9110 §8.3 to
+#: §8.6, §14.4, §15.4.5). Everything else a 200 carries stays on its 304:
+#: validators, caching headers, Set-Cookie, and what the app's hooks added
+#: (CORS, tracing).
+#:
+#: .. versionadded:: 0.2
+CONTENT_METADATA = frozenset(
     {
         "content-type",
         "content-length",
@@ -405,7 +408,7 @@ def kept_on_not_modified(name: str) -> bool:
 
     .. versionadded:: 0.2
     """
-    return name.lower() not in _CONTENT_METADATA
+    return name.lower() not in CONTENT_METADATA
 
 
 def clamp_last_modified(last_modified: dt.datetime, now: dt.datetime) -> dt.datetime:

@@ -58,7 +58,8 @@ def record_of(environ: WSGIEnvironment) -> Record:
 
 def existing_record(environ: WSGIEnvironment) -> Record | None:
     """The request's record, or ``None`` when nothing was recorded."""
-    return t.cast("Record | None", environ.get(RECORD_KEY))
+    record: Record | None = environ.get(RECORD_KEY)
+    return record
 
 
 def record_checked(req: Request, current: Validators | None, version: t.Any) -> None:

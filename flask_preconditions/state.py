@@ -296,12 +296,14 @@ def get_state(app: Flask) -> State:
     .. versionadded:: 0.2
     """
     try:
-        return t.cast(State, app.extensions[EXTENSION_NAME])
+        # Annotated rather than cast: typing.cast is a call, on every request.
+        state: State = app.extensions[EXTENSION_NAME]
     except KeyError:
         raise RuntimeError(
             f"flask-preconditions is not initialised on the application"
             f" {app.name!r}: call Preconditions(app) or init_app(app) first."
         ) from None
+    return state
 
 
 def protected_blueprints(app: Flask) -> set[str]:
