@@ -1,6 +1,7 @@
 """The checks around a decorated view: before it runs (authorisation, the
 write lock's check, early 304s and problems) and after it (validators on its
-response), on the general path and on the plain paths of common reads.
+response), on the general path and on the plain paths of common reads and
+writes.
 """
 
 from __future__ import annotations
@@ -180,12 +181,13 @@ def plain_write(
 ) -> Response | None:
     """Answer a write to a view whose spec
     :attr:`~flask_preconditions.views.ResourceSpec.version_only` and whose
-    only precondition is ``If-Match``, as :func:`before_view` and
-    :func:`after_view` would: under the write lock, its problem, or the
-    view's response with the new validators.
+    only precondition is ``If-Match``, as the general path (the write lock,
+    :func:`before_view`, the view, :func:`after_view`) would: its problem, or
+    the view's response with the new validators. The write lock is taken
+    first, unless locking is off or the spec is a compare-and-swap.
 
     ``None`` for a request with another precondition header, or none, and
-    for a method that ignores preconditions: :func:`before_view` answers it.
+    for a method that ignores preconditions: the general path answers it.
 
     :raise HTTPException: a problem that answers the request.
     """

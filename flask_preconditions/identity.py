@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import typing as t
 import urllib.parse
+import uuid
 
 from flask import Flask
 from flask.wrappers import Request
@@ -46,10 +47,16 @@ def resource_identity(
     if rule is None:
         return resource_key(namespace, req.path, {})
     place = rule.host or rule.subdomain or ""
-    try:
-        return _cached_key(namespace, place, rule.rule, *view_args.items())
-    except TypeError:  # a view argument that cannot be hashed
-        return resource_key(namespace, f"{place}{rule.rule}", view_args)
+    for value in view_args.values():
+        if type(value) not in _REMEMBERED_TYPES:
+            return resource_key(namespace, f"{place}{rule.rule}", view_args)
+    return _cached_key(namespace, place, rule.rule, *view_args.items())
+
+
+# The types whose equal values have one text, so that remembering a key by
+# equal arguments is right: not floats (0.0 and -0.0 are equal), nor Decimal
+# or a converter's own type; those are encoded each time.
+_REMEMBERED_TYPES = frozenset({str, int, uuid.UUID})
 
 
 @functools.lru_cache(maxsize=4096)

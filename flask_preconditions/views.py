@@ -64,8 +64,9 @@ class ResourceSpec:
     @property
     def version_only(self) -> bool:
         """Whether the version function alone gives the validators: no date
-        function, no body hash, no authorisation to run first. Reads and
-        writes of such a view go on paths of their own.
+        function, no body hash, no authorisation to run first. Reads of such
+        a sync view, and writes whose one precondition is ``If-Match``, go on
+        paths of their own.
 
         .. versionadded:: 0.2
         """

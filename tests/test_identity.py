@@ -43,6 +43,10 @@ def app() -> Flask:
     def tags(names: list[str]) -> str:
         return "tags"
 
+    @app.route("/floats/<float(signed=True):x>")
+    def floats(x: float) -> str:
+        return "float"
+
     @app.route("/pairs/<b>/<a>")
     def pair(a: str, b: str) -> str:
         return "pair"
@@ -95,6 +99,19 @@ def test_an_argument_that_cannot_be_hashed_still_names_its_resource(
     lock, _ = identity_of(app, "/tags/a,b")
     assert lock == resource_key("ns", "/tags/<list:names>", {"names": ["a", "b"]})
     assert identity_of(app, "/tags/a,c")[0] != lock
+
+
+def test_equal_arguments_with_different_texts_name_different_resources(
+    app: Flask,
+) -> None:
+    # 0.0 == -0.0, and they hash alike, but their keys must differ, whichever
+    # a process meets first: each worker must name a URL alike.
+    zero = identity_of(app, "/floats/0.0")
+    negative = identity_of(app, "/floats/-0.0")
+    assert zero[0] == resource_key("ns", "/floats/<float(signed=True):x>", {"x": 0.0})
+    assert negative[0].endswith("?x=-0.0")
+    assert identity_of(app, "/floats/-0.0") == negative
+    assert identity_of(app, "/floats/0.0") == zero
 
 
 def test_the_host_of_a_host_matching_rule_is_part_of_the_resource() -> None:
