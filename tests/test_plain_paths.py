@@ -133,16 +133,47 @@ def test_the_plain_path_answers_as_the_general_path(
     assert compared == 8 * len(conditions('"x"'))
 
 
+class RecordingLocks:
+    """A lock backend that logs what it is asked to lock and release."""
+
+    def __init__(self) -> None:
+        self.log: list[tuple[str, str]] = []
+
+    def acquire(self, key: str, timeout: float) -> t.Any:
+        self.log.append(("acquire", key))
+        log = self.log
+
+        class Held:
+            def release(self) -> None:
+                log.append(("release", key))
+
+        return Held()
+
+
+#: Settings the write comparison runs under: name, config, etag() options.
+WRITE_SETTINGS: list[tuple[str, dict[str, t.Any], dict[str, t.Any]]] = [
+    ("default", {}, {}),
+    ("keyed", {"SECRET_KEY": "new", "SECRET_KEY_FALLBACKS": ["old"]}, {}),
+    ("put-not-required", {"PRECONDITIONS_REQUIRED_METHODS": ["PATCH", "DELETE"]}, {}),
+    ("entity-tag-required", {"PRECONDITIONS_REQUIRE_ENTITY_TAG": True}, {}),
+    ("short-headers", {"PRECONDITIONS_MAX_HEADER_LENGTH": 64}, {}),
+    ("lock-off", {"PRECONDITIONS_LOCK": "off"}, {}),
+    ("compare-and-swap", {}, {"atomic": True}),
+]
+WRITE_METHODS = ("PUT", "PATCH", "DELETE", "POST", "OPTIONS")
+
+
 def make_write_client(
-    *, general: bool, keyed: bool, declares: bool
-) -> tuple[FlaskClient, dict[int, int]]:
-    """An app whose PUT bumps a version and whose DELETE removes it; with
-    ``declares``, the view says its new version with ``set_new_version()``."""
-    app = Flask(f"plain_write_{general}_{keyed}_{declares}")
-    app.config["MAX_CONTENT_LENGTH"] = 1024
-    if keyed:
-        app.config["SECRET_KEY"] = "new"
-        app.config["SECRET_KEY_FALLBACKS"] = ["old"]
+    *, general: bool, config: dict[str, t.Any], options: dict[str, t.Any]
+) -> tuple[FlaskClient, dict[int, int], RecordingLocks]:
+    """An app whose PUT, PATCH and POST bump a version and whose DELETE
+    removes it; item 4 says its new version with ``set_new_version()``."""
+    app = Flask(f"plain_write_{general}")
+    app.config["PRECONDITIONS_LOCK_NAMESPACE"] = "items"
+    app.config.update(config)
+    locks = RecordingLocks()
+    if "PRECONDITIONS_LOCK" not in config:
+        app.config["PRECONDITIONS_LOCK"] = locks
     pre = Preconditions(app)
     versions = dict(VERSIONS)
 
@@ -158,20 +189,20 @@ def make_write_client(
         if request.method == "OPTIONS":
             return Response(status=204, headers={"Allow": "GET, PUT, DELETE"})
         versions[item_id] = versions.get(item_id, 0) + 1
-        if declares:
+        if item_id == 4:
             set_new_version(versions[item_id])
         response = Response(f"item {item_id} {expected_version()}")
         if item_id == 2:
             response.headers["ETag"] = '"the-views-own"'
         return response
 
-    view: t.Callable[..., t.Any] = pre.etag(version)(item)
+    view: t.Callable[..., t.Any] = pre.etag(version, **options)(item)
     if general:
         # A no-op authorisation: every write takes the general path.
         view = pre.authorize(lambda item_id: None)(view)
-    methods = ["GET", "PUT", "DELETE", "OPTIONS"]
+    methods = ["GET", *WRITE_METHODS]
     app.add_url_rule("/items/<int:item_id>", "item", view, methods=methods)
-    return app.test_client(), versions
+    return app.test_client(), versions, locks
 
 
 def write_conditions(tag: str, old_tag: str) -> list[dict[str, str]]:
@@ -183,53 +214,57 @@ def write_conditions(tag: str, old_tag: str) -> list[dict[str, str]]:
         {"If-Match": f'"other", {tag}'},
         {"If-Match": '"other"'},
         {"If-Match": "*"},
+        {"If-Match": ""},
+        {"If-Match": " "},
         {"If-Match": "not a tag"},
         {"If-Match": old_tag},
         {"If-Match": "x" * 9000},
+        # The current tag, padded past a limit of 64.
+        {"If-Match": tag + " " * 40},
         {"If-Match": tag, "If-Unmodified-Since": "Sun, 06 Nov 1994 08:49:37 GMT"},
         {"If-Match": tag, "If-None-Match": tag},
         {"If-Match": tag, "If-None-Match": "*"},
+        {"If-Match": "", "If-None-Match": "*"},
         {"If-None-Match": "*"},
         {"If-Unmodified-Since": "Sun, 06 Nov 1994 08:49:37 GMT"},
     ]
 
 
-@pytest.mark.parametrize(("keyed", "declares"), [(False, False), (True, True)])
+@pytest.mark.parametrize(
+    ("config", "options"),
+    [pytest.param(c, o, id=name) for name, c, o in WRITE_SETTINGS],
+)
 def test_the_plain_write_answers_as_the_general_path(
-    keyed: bool, declares: bool
+    config: dict[str, t.Any], options: dict[str, t.Any]
 ) -> None:
-    plain, plain_versions = make_write_client(
-        general=False, keyed=keyed, declares=declares
-    )
-    general, general_versions = make_write_client(
-        general=True, keyed=keyed, declares=declares
-    )
-    compared = 0
-    for item_id, method in itertools.product(
-        (1, 2, 3, 9), ("PUT", "DELETE", "OPTIONS")
-    ):
+    plain = make_write_client(general=False, config=config, options=options)
+    general = make_write_client(general=True, config=config, options=options)
+    keyed = "SECRET_KEY" in config
+    compared = locked = 0
+    items = (1, 2, 3, 4, 9)
+    for item_id, method in itertools.product(items, WRITE_METHODS):
         path = f"/items/{item_id}"
-        tag = general.get(path).headers.get("ETag", '"none"')
+        tag = general[0].get(path).headers.get("ETag", '"none"')
         # The tag an older key gave the resource (keyed apps only match it).
         old_tag = '"stale"'
         if keyed and item_id in VERSIONS:
-            old = make_write_client(general=True, keyed=True, declares=False)[0]
-            old.application.config["SECRET_KEY"] = "old"
-            old.application.config["SECRET_KEY_FALLBACKS"] = []
-            old_tag = old.get(path).headers["ETag"]
+            old_config = {"SECRET_KEY": "old", "SECRET_KEY_FALLBACKS": []}
+            old = make_write_client(general=True, config=old_config, options={})
+            old_tag = old[0].get(path).headers["ETag"]
         for headers in write_conditions(tag, old_tag):
             answers = []
-            for client, versions in (
-                (general, general_versions),
-                (plain, plain_versions),
-            ):
+            for client, versions, locks in (general, plain):
                 versions.clear()
                 versions.update(VERSIONS)
-                answers.append((*answer(client, method, path, headers), dict(versions)))
+                locks.log.clear()
+                response = answer(client, method, path, headers)
+                answers.append((*response, dict(versions), list(locks.log)))
             expected, got = answers
             assert expected[0] < 500, (method, path, headers, expected)
             assert got == expected, (method, path, headers)
             compared += 1
-    assert compared == 12 * len(write_conditions('"x"', '"y"'))
-    # The plain path wrote, refused and created as the general one did.
-    assert plain_versions == general_versions
+            locked += bool(expected[-1])
+    assert compared == len(items) * len(WRITE_METHODS) * len(write_conditions("", ""))
+    # The lock log was compared, where a lock was taken.
+    uses_lock = "PRECONDITIONS_LOCK" not in config and not options.get("atomic")
+    assert (locked > 0) == uses_lock
