@@ -16,6 +16,8 @@ import typing as t
 import weakref
 
 from flask import Flask
+from flask import request
+from flask import request_tearing_down
 from flask.wrappers import Request
 
 from .conditions import IGNORING_METHODS
@@ -86,8 +88,9 @@ def lock_write(settings: Settings, app: Flask, req: Request) -> None:
     if RELEASES_KEY not in environ:
         # Dispatched without app.wsgi_app (test_request_context() and
         # full_dispatch_request(), or middleware that replaced it): released
-        # when the request object is freed, by the garbage collector at the
-        # latest.
+        # once the request is torn down, after the app's teardown_request
+        # functions; else when the request object is freed.
+        request_tearing_down.connect(_release_torn_down, sender=app)
         weakref.finalize(req, _release, record)
 
 
@@ -116,6 +119,22 @@ def release_after(wsgi_app: WSGIApplication) -> WSGIApplication:
                 _release(record)
 
     return release_locks
+
+
+def _release_torn_down(sender: Flask, **extra: t.Any) -> None:
+    """Release the lock of a request dispatched without ``app.wsgi_app``,
+    as Flask's ``request_tearing_down`` signal says it is torn down.
+
+    Connected to an application at its first such write, so that apps served
+    through ``wsgi_app`` never pay for the signal; their requests are left to
+    :func:`release_after`, which also covers ``teardown_appcontext``.
+    """
+    environ = request.environ
+    if RELEASES_KEY in environ:
+        return
+    record = existing_record(environ)
+    if record is not None and record.held is not None:
+        _release(record)
 
 
 def _release(record: Record) -> None:
