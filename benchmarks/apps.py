@@ -8,6 +8,8 @@ how they handle conditional requests.
 
 from __future__ import annotations
 
+import os
+import tempfile
 import typing as t
 
 from flask import abort
@@ -20,6 +22,11 @@ from items import parse_update
 from items import Store
 
 from flask_preconditions import Preconditions
+
+try:
+    import fcntl
+except ImportError:  # Windows: no floor_locked
+    fcntl = None  # type: ignore[assignment]
 
 ROUTE = "/items/<int:item_id>"
 View = t.Callable[..., t.Any]
@@ -94,12 +101,18 @@ def exempt(store: Store, **options: t.Any) -> Flask:
     return app
 
 
-def floor(store: Store) -> Flask:
+def floor(store: Store, lock_file: int | None = None) -> Flask:
     """A version check written by hand in the view, before building anything:
-    the least any implementation can do."""
+    the least any implementation can do.
+
+    :param lock_file: an open file to hold an exclusive ``flock`` on around a
+        write, from before its check to its new tag: the least an OS lock
+        across processes costs (without the extension's check that a cleaner
+        did not remove the file).
+    """
     view = item_view(store)
 
-    def item(item_id: int) -> t.Any:
+    def check(item_id: int) -> t.Any:
         current = store.version(item_id)
         if current is None:
             abort(404)
@@ -116,7 +129,25 @@ def floor(store: Store) -> Flask:
         response.set_etag(etag)
         return response
 
-    return _app("floor", item)
+    def locked(item_id: int) -> t.Any:
+        if request.method == "GET":
+            return check(item_id)
+        assert lock_file is not None
+        fcntl.flock(lock_file, fcntl.LOCK_EX)
+        try:
+            return check(item_id)
+        finally:
+            fcntl.flock(lock_file, fcntl.LOCK_UN)
+
+    return _app("floor", check if lock_file is None else locked)
+
+
+def floor_locked(store: Store) -> Flask:
+    """:func:`floor` with its writes under an exclusive ``flock``, on an
+    unnamed file that goes with the process."""
+    lock_file, path = tempfile.mkstemp(prefix="bench-floor-")
+    os.unlink(path)
+    return floor(store, lock_file)
 
 
 def werkzeug(store: Store) -> Flask:

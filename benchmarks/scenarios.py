@@ -38,6 +38,13 @@ SMOREST_BARE = functools.partial(smorest_app, etag=False)
 APPS = {
     "bare": App(apps.bare, "flask", "plain Flask view", None),
     "floor": App(apps.floor, "hand-written", "version check by hand", "bare", "any"),
+    "floor_locked": App(
+        apps.floor_locked,
+        "hand-written",
+        "version check by hand, under flock",
+        "bare",
+        "any",
+    ),
     "version": App(apps.version, OURS, "@pre.etag(version)", "bare", "version", True),
     "hash": App(apps.body_hash, OURS, "@pre.etag, body hash", "bare", "body", True),
     "app_wide": App(apps.app_wide, OURS, "app-wide, no decorator", "bare", None, True),
@@ -122,8 +129,12 @@ ROWS = [Row(*row) for row in (
 # fmt: on
 
 
+FLOOR_LOCKED = Row("floor_write_locked", "floor_locked", "PUT If-Match", 200)
+
+
 def lock_rows() -> list[Row]:
-    """The checked write under each per-resource write lock, and without one.
+    """The checked write under each per-resource write lock, and without one;
+    and the hand-written check under ``flock``, where there is one.
 
     "file" (the default) and "thread" always; Redis and PostgreSQL when a
     server is named by ``PRECONDITIONS_TEST_REDIS_URL`` or
@@ -134,7 +145,9 @@ def lock_rows() -> list[Row]:
     for backend, variable in (("redis", "REDIS_URL"), ("postgres", "DATABASE_URL")):
         if url := os.environ.get(f"PRECONDITIONS_TEST_{variable}"):
             locks[backend] = url
-    return [
+    # The least an OS lock costs, by hand, where there is flock.
+    floor = [] if apps.fcntl is None else [FLOOR_LOCKED]
+    return floor + [
         Row(
             f"write_if_match_lock_{name}",
             "version",
