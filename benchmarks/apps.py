@@ -150,6 +150,22 @@ def floor_locked(store: Store) -> Flask:
     return floor(store, lock_file)
 
 
+def floor_read(store: Store) -> Flask:
+    """The least a version 200 can cost: the version's ``ETag``, and the
+    ``Cache-Control: no-cache`` the extension gives the reads of a writable
+    resource, added by hand to the view's response of an unconditional GET."""
+    view = item_view(store)
+
+    def item(item_id: int) -> t.Any:
+        version = store.version(item_id)
+        response = jsonify(view(item_id))
+        response.set_etag(f"v{version}")
+        response.headers["Cache-Control"] = "no-cache"
+        return response
+
+    return _app("floor_read", item, methods=("GET",))
+
+
 def werkzeug(store: Store) -> Flask:
     """Werkzeug's own tools as its documentation shows them:
     ``response.add_etag()`` then ``response.make_conditional(request)``."""

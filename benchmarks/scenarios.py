@@ -38,6 +38,9 @@ SMOREST_BARE = functools.partial(smorest_app, etag=False)
 APPS = {
     "bare": App(apps.bare, "flask", "plain Flask view", None),
     "floor": App(apps.floor, "hand-written", "version check by hand", "bare", "any"),
+    "floor_read": App(
+        apps.floor_read, "hand-written", "version tag by hand", "bare", "any"
+    ),
     "floor_locked": App(
         apps.floor_locked,
         "hand-written",
@@ -89,6 +92,7 @@ NO_HOOKS = {"app_wide": False}
 ROWS = [Row(*row) for row in (
     ("bare_200",                "bare",         "GET",                200),
     ("write_bare",              "bare",         "PUT",                200),
+    ("floor_200",               "floor_read",   "GET",                200),
     ("floor_304",               "floor",        "GET If-None-Match",  304),
     ("floor_write_if_match",    "floor",        "PUT If-Match",       200),
     ("version_200",             "version",      "GET",                200),
