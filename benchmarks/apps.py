@@ -8,6 +8,7 @@ how they handle conditional requests.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 import typing as t
@@ -164,6 +165,20 @@ def floor_read(store: Store) -> Flask:
         return response
 
     return _app("floor_read", item, methods=("GET",))
+
+
+def floor_hash(store: Store) -> Flask:
+    """The least a body-hash 200 can cost: the view's body hashed, and its
+    ``ETag`` and ``Cache-Control: no-cache`` added by hand."""
+    view = item_view(store)
+
+    def item(item_id: int) -> t.Any:
+        response = jsonify(view(item_id))
+        response.set_etag(hashlib.sha256(response.get_data()).hexdigest()[:32])
+        response.headers["Cache-Control"] = "no-cache"
+        return response
+
+    return _app("floor_hash", item, methods=("GET",))
 
 
 def werkzeug(store: Store) -> Flask:

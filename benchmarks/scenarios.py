@@ -41,6 +41,9 @@ APPS = {
     "floor_read": App(
         apps.floor_read, "hand-written", "version tag by hand", "bare", "any"
     ),
+    "floor_hash": App(
+        apps.floor_hash, "hand-written", "body hash by hand", "bare", "any"
+    ),
     "floor_locked": App(
         apps.floor_locked,
         "hand-written",
@@ -93,6 +96,7 @@ ROWS = [Row(*row) for row in (
     ("bare_200",                "bare",         "GET",                200),
     ("write_bare",              "bare",         "PUT",                200),
     ("floor_200",               "floor_read",   "GET",                200),
+    ("floor_hash_200",          "floor_hash",   "GET",                200),
     ("floor_304",               "floor",        "GET If-None-Match",  304),
     ("floor_write_if_match",    "floor",        "PUT If-Match",       200),
     ("version_200",             "version",      "GET",                200),

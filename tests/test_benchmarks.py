@@ -20,7 +20,8 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 BENCHMARKS = ROOT / "benchmarks"
 
 OWN = [
-    *("bare_200", "write_bare", "floor_200", "floor_304", "floor_write_if_match"),
+    *("bare_200", "write_bare", "floor_200", "floor_hash_200", "floor_304"),
+    "floor_write_if_match",
     *("version_200", "version_304", "hash_200", "hash_304", "write_if_match"),
     *("version_keyed_200", "version_keyed_304", "hash_keyed_200", "hash_keyed_304"),
     *("write_if_match_appwide", "428", "412", "werkzeug_200", "werkzeug_304"),
