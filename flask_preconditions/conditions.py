@@ -191,7 +191,8 @@ def matches_current_tag(
 ) -> bool:
     """Whether a request whose only precondition is ``If-Match: <if_match>``
     is let through by :func:`evaluate`, whatever its method and settings,
-    because the value is exactly the current strong entity-tag.
+    because the value is the current strong entity-tag (or one an older key
+    gave the same state) alone, with at most whitespace around it.
 
     The write clients send most, one that names the tag it was given,
     decided without the rest of :func:`evaluate`: the tag satisfies the
@@ -379,9 +380,9 @@ def _require_precondition(
 
 #: The headers a 304 made from a 200 leaves out, lower case: representation
 #: metadata that describes the content a 304 does not carry (RFC 9110 §8.3 to
-#: §8.6, §14.4, §15.4.5). Everything else a 200 carries stays on its 304:
-#: validators, caching headers, Set-Cookie, and what the app's hooks added
-#: (CORS, tracing).
+#: §8.6, §14.4, §15.4.5), and ``Allow``, which Werkzeug's own 304 leaves out
+#: too. Everything else a 200 carries stays on its 304: validators, caching
+#: headers, Set-Cookie, and what the app's hooks added (CORS, tracing).
 #:
 #: .. versionadded:: 0.2
 CONTENT_METADATA = frozenset(
@@ -395,6 +396,7 @@ CONTENT_METADATA = frozenset(
         "content-disposition",
         "transfer-encoding",
         "trailer",
+        "allow",
     }
 )
 

@@ -43,6 +43,9 @@ if t.TYPE_CHECKING:
 
 logger = logging.getLogger("flask_preconditions")
 
+# The apps whose requests _release_torn_down is connected to.
+_releasing_at_teardown: weakref.WeakSet[Flask] = weakref.WeakSet()
+
 
 def needs_lock(settings: Settings, req: Request) -> bool:
     """Whether a request is a write the extension checks, with locking on.
@@ -68,7 +71,9 @@ def lock_write(settings: Settings, app: Flask, req: Request) -> None:
     declares with :meth:`~flask_preconditions.Preconditions.resource_key`;
     in the application's namespace
     (:func:`~flask_preconditions.identity.resource_identity`). Released by
-    :func:`release_after` once the request is torn down.
+    :func:`release_after` once the request is torn down; for a request
+    dispatched without ``app.wsgi_app``, by :func:`_release_torn_down` after
+    its ``teardown_request`` functions, or when its request object is freed.
 
     :raise ResourceBusy: the lock was not free within
         ``PRECONDITIONS_LOCK_TIMEOUT``; nothing was written.
@@ -90,7 +95,9 @@ def lock_write(settings: Settings, app: Flask, req: Request) -> None:
         # full_dispatch_request(), or middleware that replaced it): released
         # once the request is torn down, after the app's teardown_request
         # functions; else when the request object is freed.
-        request_tearing_down.connect(_release_torn_down, sender=app)
+        if app not in _releasing_at_teardown:
+            request_tearing_down.connect(_release_torn_down, sender=app)
+            _releasing_at_teardown.add(app)
         weakref.finalize(req, _release, record)
 
 
@@ -126,8 +133,9 @@ def _release_torn_down(sender: Flask, **extra: t.Any) -> None:
     as Flask's ``request_tearing_down`` signal says it is torn down.
 
     Connected to an application at its first such write, so that apps served
-    through ``wsgi_app`` never pay for the signal; their requests are left to
-    :func:`release_after`, which also covers ``teardown_appcontext``.
+    only through ``wsgi_app`` never pay for the signal. From then on every
+    request of that app calls it; those served through ``wsgi_app`` are left
+    to :func:`release_after`, which also covers ``teardown_appcontext``.
     """
     environ = request.environ
     if RELEASES_KEY in environ:

@@ -189,7 +189,8 @@ def not_modified_class(base: type[Response]) -> type[Response]:
                 # Werkzeug rewrites these (IRIs to URIs, and an absolute
                 # Location where the class asks for one): let it.
                 return _kept_from(base.get_wsgi_headers(self, environ), self)
-            if lower not in _LEFT_OUT_OF_304:
+            # kept_on_not_modified, by set membership rather than a call.
+            if lower not in CONTENT_METADATA:
                 kept.append((key, value))
         # What Werkzeug's own 304 would carry, without its copy of every
         # header and second pass to remove the entity headers, and with
@@ -203,9 +204,6 @@ def not_modified_class(base: type[Response]) -> type[Response]:
     return cls
 
 
-# What the one-pass 304 leaves out (kept_on_not_modified, by set membership
-# rather than a call per header), and Allow, as Werkzeug's own 304 does.
-_LEFT_OUT_OF_304 = CONTENT_METADATA | {"allow"}
 # Headers whose values Werkzeug rewrites when a response is sent.
 _REWRITTEN = frozenset({"location", "content-location"})
 

@@ -884,3 +884,23 @@ def test_revalidates_current_tag_needs_a_resource_with_a_tag() -> None:
     assert conditions.revalidates_current_tag(
         "GET", '"old"', Validators("new", False, None, ("old",))
     )
+
+
+@pytest.mark.parametrize(
+    ("name", "kept"),
+    [
+        ("ETag", True),
+        ("Last-Modified", True),
+        ("Cache-Control", True),
+        ("Vary", True),
+        ("Set-Cookie", True),
+        ("Access-Control-Allow-Origin", True),
+        ("Content-Type", False),
+        ("content-length", False),
+        ("Content-Disposition", False),
+        ("Allow", False),
+    ],
+)
+def test_a_304_keeps_all_but_content_metadata(name: str, kept: bool) -> None:
+    assert conditions.kept_on_not_modified(name) is kept
+    assert (name.lower() not in conditions.CONTENT_METADATA) is kept

@@ -28,6 +28,8 @@ from __future__ import annotations
 
 from .conditional_writes import conditional_delete
 from .conditional_writes import conditional_update
+from .conditional_writes import Executor as Executor
+from .conditional_writes import TableLike as TableLike
 from .extension import DatabaseBusy
 from .extension import DatabaseUnavailable
 from .extension import SQLAlchemyPreconditions
@@ -35,6 +37,7 @@ from .extension import WriteConflict
 from .loading import last_modified_of
 from .loading import versioned
 from .loading import VersionFunction
+from .state import EXTENSION_NAME as EXTENSION_NAME
 from .state import SessionSource as SessionSource
 
 __all__ = [
