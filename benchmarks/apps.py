@@ -106,10 +106,10 @@ def floor(store: Store, lock_file: int | None = None) -> Flask:
     """A version check written by hand in the view, before building anything:
     the least any implementation can do.
 
-    :param lock_file: an open file to hold an exclusive ``flock`` on around a
-        write, from before its check to its new tag: the least an OS lock
-        across processes costs (without the extension's check that a cleaner
-        did not remove the file).
+    :param lock_file: the descriptor of an open file to hold an exclusive
+        ``flock`` on around a write, from before its check to its new tag:
+        the least an OS lock across processes costs (without the extension's
+        check that a cleaner did not remove the file).
     """
     view = item_view(store)
 
