@@ -8,6 +8,7 @@ from flask.testing import FlaskClient
 
 from flask_preconditions import Preconditions
 from helpers import POSTGRES_URL
+from helpers import POSTGRESQL
 from helpers import Store
 
 
@@ -34,21 +35,7 @@ def store() -> Store:
     return Store()
 
 
-@pytest.fixture(
-    params=[
-        "sqlite",
-        pytest.param(
-            "postgresql",
-            marks=[
-                pytest.mark.postgres,
-                pytest.mark.skipif(
-                    POSTGRES_URL is None,
-                    reason="PRECONDITIONS_TEST_DATABASE_URL is not set",
-                ),
-            ],
-        ),
-    ]
-)
+@pytest.fixture(params=["sqlite", POSTGRESQL])
 def database_url(request: pytest.FixtureRequest, tmp_path: pathlib.Path) -> str:
     """A fresh SQLite database, and PostgreSQL when a URL is given."""
     if request.param == "postgresql":

@@ -41,6 +41,17 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 #: The PostgreSQL database the database tests also run on, when given.
 POSTGRES_URL = os.environ.get("PRECONDITIONS_TEST_DATABASE_URL")
+#: The ``"postgresql"`` parameter of the tests that also run on it: marked
+#: ``postgres``, and skipped without :data:`POSTGRES_URL`.
+POSTGRESQL = pytest.param(
+    "postgresql",
+    marks=[
+        pytest.mark.postgres,
+        pytest.mark.skipif(
+            POSTGRES_URL is None, reason="PRECONDITIONS_TEST_DATABASE_URL is not set"
+        ),
+    ],
+)
 
 
 @dataclasses.dataclass

@@ -32,25 +32,14 @@ from examples.notes.modes import seed_counter
 from examples.notes.server import gunicorn
 from flask_preconditions import Preconditions
 from helpers import POSTGRES_URL
+from helpers import POSTGRESQL
 
 CREATORS = 16
 #: The longest any client waits.
 WAIT = 30.0
 
 
-DATABASES = [
-    "sqlite",
-    pytest.param(
-        "postgresql",
-        marks=[
-            pytest.mark.postgres,
-            pytest.mark.skipif(
-                POSTGRES_URL is None,
-                reason="PRECONDITIONS_TEST_DATABASE_URL is not set",
-            ),
-        ],
-    ),
-]
+DATABASES = ["sqlite", POSTGRESQL]
 
 
 @pytest.fixture(scope="module", params=DATABASES)

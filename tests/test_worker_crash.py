@@ -34,6 +34,7 @@ from examples.notes.modes import seed_counter
 from examples.notes.race import race
 from examples.notes.server import gunicorn
 from helpers import POSTGRES_URL
+from helpers import POSTGRESQL
 from helpers import service_url
 
 pytestmark = [
@@ -68,16 +69,7 @@ class Backend(t.NamedTuple):
     params=[
         "file",
         "redis",
-        pytest.param(
-            "postgresql",
-            marks=[
-                pytest.mark.postgres,
-                pytest.mark.skipif(
-                    POSTGRES_URL is None,
-                    reason="PRECONDITIONS_TEST_DATABASE_URL is not set",
-                ),
-            ],
-        ),
+        POSTGRESQL,
     ]
 )
 def backend(request: pytest.FixtureRequest, tmp_path: pathlib.Path) -> Backend:
